@@ -1,0 +1,60 @@
+/**
+ * The model catalog: every model a stack can enable, pinned (commit, checksums) and sized
+ * (memory measured per device, with where each number comes from).
+ */
+import { z } from "zod";
+import { FileModelSchema, HuggingFaceModelSchema, type ManifestModel, WhisperModelSchema } from "../manifest.js";
+
+export const DEVICES = ["cuda", "cpu"] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** One number with its provenance: a measurement (and how it was taken) or an estimate (and its basis). */
+export const MeasurementSchema = z
+  .object({
+    mib: z.number().int().nonnegative(),
+    basis: z.enum(["measured", "estimate"]),
+    source: z.string().min(1, "say where the number comes from"),
+  })
+  .strict();
+
+export const DeviceMemorySchema = z
+  .object({
+    /** Peak resident host (CPU) memory of the serving process attributable to this model, load + serve. */
+    hostPeak: MeasurementSchema,
+    /** GPU memory the model occupies (0 on cpu). */
+    gpu: MeasurementSchema,
+  })
+  .strict();
+
+const catalogMeta = {
+  description: z.string().min(1),
+  /** Memory per device; a model without an entry for a device cannot be enabled on it. */
+  memory: z
+    .object({ cuda: DeviceMemorySchema.optional(), cpu: DeviceMemorySchema.optional() })
+    .strict()
+    .refine((m) => m.cuda !== undefined || m.cpu !== undefined, { message: "give memory for at least one device" }),
+};
+
+export const CatalogEntrySchema = z.discriminatedUnion("kind", [
+  HuggingFaceModelSchema.extend(catalogMeta),
+  WhisperModelSchema.extend(catalogMeta),
+  FileModelSchema.extend(catalogMeta),
+]);
+
+export const CatalogSchema = z.array(CatalogEntrySchema).superRefine((entries, ctx) => {
+  const seen = new Set<string>();
+  entries.forEach((entry, i) => {
+    if (seen.has(entry.id)) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate catalog id "${entry.id}"` });
+    seen.add(entry.id);
+  });
+});
+
+export type Measurement = z.infer<typeof MeasurementSchema>;
+export type DeviceMemory = z.infer<typeof DeviceMemorySchema>;
+export type CatalogEntry = z.infer<typeof CatalogEntrySchema>;
+
+/** The part of a catalog entry that the downloader needs: its manifest model. */
+export function toManifestModel(entry: CatalogEntry): ManifestModel {
+  const { description: _description, memory: _memory, ...model } = entry;
+  return model as ManifestModel;
+}

@@ -1,0 +1,135 @@
+/**
+ * The cache contract (DESIGN.md): the one place that says where the cache lives, which
+ * environment every workload gets, how the parts of a stack are labelled and who may write.
+ * Components, policies and the downloader all import it; nothing restates these rules.
+ * Pure TypeScript: no Pulumi SDK, so the downloader image can import it.
+ */
+
+export const DEFAULT_MOUNT_PATH = "/app/models";
+export const CACHE_DIR_NAME = ".cache";
+
+/** The POSIX user the downloader writes as and every consumer reads as (EFS access point too). */
+export const CACHE_UID = 1000;
+export const CACHE_GID = 1000;
+
+export const LABEL_PREFIX = "model-cache.io";
+export const LABELS = {
+  role: `${LABEL_PREFIX}/role`,
+  cache: `${LABEL_PREFIX}/cache`,
+  manifest: `${LABEL_PREFIX}/manifest`,
+} as const;
+
+export const ROLES = ["downloader", "service", "cache"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Every variable that must point at the cache root, on the downloader and on every consumer. */
+export const CACHE_ENV_KEYS = ["HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME", "TRANSFORMERS_CACHE"] as const;
+/** The subset that current libraries read; transformers v5 no longer reads TRANSFORMERS_CACHE. */
+export const REQUIRED_CACHE_ENV_KEYS = ["HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME"] as const;
+export const LEGACY_CACHE_ENV_KEYS = ["TRANSFORMERS_CACHE"] as const;
+
+/**
+ * Consumer-only: no hub access at all. huggingface_hub reads HF_HUB_OFFLINE first, so
+ * HF_HUB_OFFLINE=0 wins over TRANSFORMERS_OFFLINE=1; both must be true.
+ */
+export const OFFLINE_ENV = { HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1" } as const;
+export const OFFLINE_ENV_KEYS = Object.keys(OFFLINE_ENV) as (keyof typeof OFFLINE_ENV)[];
+
+/** Hub credentials: only the downloader may hold them. */
+export const HUB_TOKEN_ENV_KEYS = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"] as const;
+/** Where huggingface_hub looks for a token file, relative to HF_HOME (and the legacy location). */
+export const HUB_TOKEN_FILE_NAMES = ["token", "stored_tokens"] as const;
+export const HUB_TOKEN_PATH_HINTS = ["/.cache/huggingface/token", "/huggingface/token", "/.huggingface/token"] as const;
+
+/** The environment variable that hands the manifest JSON to the downloader. */
+export const MANIFEST_ENV = "MODEL_CACHE_MANIFEST";
+/** The hub base URL (mirror, air-gapped install). */
+export const HUB_ENDPOINT_ENV = "HF_ENDPOINT";
+export const DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
+
+/** Values huggingface_hub treats as true (constants._is_true), case-insensitive. */
+const TRUE_VALUES = new Set(["1", "true", "yes", "on"]);
+export function isTruthyEnvValue(value: string | undefined | null): boolean {
+  return value != null && TRUE_VALUES.has(value.trim().toLowerCase());
+}
+
+export interface CachePaths {
+  /** Where the models volume is mounted in every container. */
+  mountPath: string;
+  /** The cache root every cache variable points at: `<mountPath>/.cache`. */
+  root: string;
+  /** Whisper checkpoints: `<root>/whisper/<name>.pt` (whisper reads XDG_CACHE_HOME/whisper). */
+  whisperDir: string;
+}
+
+export function cachePaths(mountPath: string = DEFAULT_MOUNT_PATH): CachePaths {
+  const normalized = normalizeMountPath(mountPath);
+  const root = `${normalized}/${CACHE_DIR_NAME}`;
+  return { mountPath: normalized, root, whisperDir: `${root}/whisper` };
+}
+
+export function normalizeMountPath(mountPath: string): string {
+  if (!mountPath.startsWith("/")) {
+    throw new Error(`mount path "${mountPath}" must be absolute (start with "/"), e.g. ${DEFAULT_MOUNT_PATH}`);
+  }
+  const trimmed = mountPath.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed;
+}
+
+/** True when `path` is `dir` or below it (both absolute, POSIX). */
+export function isPathUnder(path: string, dir: string): boolean {
+  const p = path.replace(/\/+$/, "");
+  const d = dir.replace(/\/+$/, "");
+  return p === d || p.startsWith(`${d}/`);
+}
+
+/** The cache environment, identical on the downloader and every consumer. */
+export function cacheEnv(paths: CachePaths): Record<(typeof CACHE_ENV_KEYS)[number], string> {
+  return {
+    HF_HOME: paths.root,
+    HF_HUB_CACHE: paths.root,
+    XDG_CACHE_HOME: paths.root,
+    TRANSFORMERS_CACHE: paths.root,
+  };
+}
+
+/** Everything a consumer (model service) gets: the cache env plus offline mode. */
+export function consumerEnv(paths: CachePaths): Record<string, string> {
+  return { ...cacheEnv(paths), ...OFFLINE_ENV };
+}
+
+export interface ContractLabelInput {
+  role: Role;
+  cacheName: string;
+  /** sha256 of the canonical manifest; absent on the volume, which outlives manifests. */
+  manifestDigest?: string;
+}
+
+export function contractLabels({ role, cacheName, manifestDigest }: ContractLabelInput): Record<string, string> {
+  const labels: Record<string, string> = { [LABELS.role]: role, [LABELS.cache]: cacheName };
+  if (manifestDigest !== undefined) labels[LABELS.manifest] = manifestDigest;
+  return labels;
+}
+
+/** `KEY=value` strings as Docker's `envs` wants them, in a stable order. */
+export function toDockerEnv(env: Record<string, string>): string[] {
+  return Object.keys(env)
+    .sort()
+    .map((key) => `${key}=${env[key]}`);
+}
+
+/** Kubernetes `env` entries, in a stable order. */
+export function toKubernetesEnv(env: Record<string, string>): { name: string; value: string }[] {
+  return Object.keys(env)
+    .sort()
+    .map((name) => ({ name, value: env[name] as string }));
+}
+
+/** Hugging Face hub repo folder name inside the cache root: `models--org--name`. */
+export function hubRepoFolder(repo: string): string {
+  return `models--${repo.split("/").join("--")}`;
+}
+
+export const COMMIT_RE = /^[0-9a-f]{40}$/;
+export const SHA256_RE = /^[0-9a-f]{64}$/;
+export const SHA1_RE = /^[0-9a-f]{40}$/;
