@@ -1,0 +1,196 @@
+/**
+ * Runs the real program for a stack file under the SDK's mocks (preview or update mode) and
+ * records the resource graph the engine would receive: each registration's URN, type, name,
+ * parent, dependencies and inputs. Used by the tests and by `npm run check`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks.js";
+import * as settings from "@pulumi/pulumi/runtime/settings.js";
+import { readStackFile, type StackFileConfig } from "./stack-file.js";
+
+export interface RegisteredResource {
+  urn: string;
+  type: string;
+  name: string;
+  custom: boolean;
+  parent: string;
+  dependencies: string[];
+  propertyDependencies: Record<string, string[]>;
+  /** The inputs as the engine receives them (secrets unwrapped: tests assert on them). */
+  props: Record<string, unknown>;
+  /** Input keys whose value is a secret. */
+  secretProps: string[];
+  provider: string;
+}
+
+export interface MockRunOptions {
+  /** Preview (dry run) like `pulumi preview`; computed outputs are then unknown. */
+  preview?: boolean;
+  /** Outputs the mocks report for a resource (e.g. a downloader's exit code), by type then name. */
+  outputs?: (args: MockResourceArgs) => Record<string, unknown> | undefined;
+}
+
+export interface MockRunResult {
+  stack: StackFileConfig;
+  resources: RegisteredResource[];
+  outputs: Record<string, unknown>;
+}
+
+/** Outputs a real provider computes that programs read back. */
+function computedOutputs(args: MockResourceArgs, preview: boolean): Record<string, unknown> {
+  if (preview) return {};
+  switch (args.type) {
+    case "docker:index/container:Container":
+      return args.inputs.attach ? { exitCode: 0, containerLogs: "" } : {};
+    case "docker:index/image:Image":
+      return { repoDigest: `${args.inputs.imageName}@sha256:${"0".repeat(64)}` };
+    default:
+      return {};
+  }
+}
+
+export async function runStackUnderMocks(
+  stackName: string,
+  program: () => Record<string, unknown> | Promise<Record<string, unknown>>,
+  options: MockRunOptions = {},
+): Promise<MockRunResult> {
+  const stack = readStackFile(stackName);
+  const preview = options.preview ?? false;
+  pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
+
+  const mocks: pulumi.runtime.Mocks = {
+    newResource(args: MockResourceArgs): MockResourceResult {
+      const state = { ...args.inputs, ...computedOutputs(args, preview), ...(options.outputs?.(args) ?? {}) };
+      return { id: preview ? undefined : `${args.name}-id`, state };
+    },
+    call(args) {
+      return args.inputs;
+    },
+  };
+  await pulumi.runtime.setMocks(mocks, stack.project, stack.stack, preview);
+
+  const resources: RegisteredResource[] = [];
+  // The mock monitor hands newResource only type, name and inputs; the graph (parent,
+  // dependencies) is in the registration request itself, so read it there.
+  const monitor = settings.getMonitor() as unknown as {
+    registerResource(req: RegisterRequest, cb: (err: Error | null, resp?: { getUrn(): string }) => void): void;
+  };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) => {
+    register(req, (err, resp) => {
+      if (!err && resp) resources.push(describe(req, resp.getUrn()));
+      cb(err, resp);
+    });
+  };
+
+  // As under the real language host, an error in any registration (an apply that throws, say)
+  // surfaces as an unhandled rejection and fails the run.
+  const failures: unknown[] = [];
+  const onRejection = (reason: unknown) => failures.push(reason);
+  process.on("unhandledRejection", onRejection);
+  try {
+    const outputs = (await pulumi.runtime.runInPulumiStack(async () => program())) ?? {};
+    await waitForRPCs();
+    const resolved = await resolveOutputs(outputs);
+    await waitForRPCs();
+    await new Promise((resolve) => setImmediate(resolve));
+    if (failures.length > 0) throw failures[0];
+    return { stack, resources, outputs: resolved };
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+}
+
+/** The SDK's own wait for outstanding registrations (exported at run time, not in its typings). */
+function waitForRPCs(): Promise<void> {
+  return (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProvider(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
+  getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+function describe(req: RegisterRequest, urn: string): RegisteredResource {
+  const propertyDependencies: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((value, key) => {
+    propertyDependencies[key] = value.getUrnsList();
+  });
+  const raw = req.getObject()?.toJavaScript() ?? {};
+  const secretProps: string[] = [];
+  const props: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const { value: plain, secret } = unwrap(value);
+    props[key] = plain;
+    if (secret) secretProps.push(key);
+  }
+  return {
+    urn,
+    type: req.getType(),
+    name: req.getName(),
+    custom: req.getCustom(),
+    parent: req.getParent(),
+    dependencies: req.getDependenciesList(),
+    propertyDependencies,
+    props,
+    secretProps,
+    provider: req.getProvider(),
+  };
+}
+
+/** Strip the wire encoding of secrets and outputs, remembering whether anything was secret. */
+function unwrap(value: unknown): { value: unknown; secret: boolean } {
+  if (Array.isArray(value)) {
+    let secret = false;
+    const out = value.map((v) => {
+      const u = unwrap(v);
+      secret ||= u.secret;
+      return u.value;
+    });
+    return { value: out, secret };
+  }
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SIG_KEY] === SECRET_SIG) return { value: unwrap(obj["value"]).value, secret: true };
+    let secret = false;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(obj)) {
+      const u = unwrap(v);
+      secret ||= u.secret;
+      out[k] = u.value;
+    }
+    return { value: out, secret };
+  }
+  return { value, secret: false };
+}
+
+export const UNKNOWN_VALUE = UNKNOWN;
+
+async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const resolved: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(outputs)) {
+    resolved[key] = pulumi.Output.isInstance(value) ? await outputValue(value) : value;
+  }
+  return resolved;
+}
+
+function outputValue<T>(output: pulumi.Output<T>): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    output.apply((v) => {
+      resolve(v);
+      return v;
+    });
+    // An unknown output (preview) never runs its apply.
+    setTimeout(() => resolve(undefined), 50);
+  });
+}

@@ -1,0 +1,13 @@
+/** The Pulumi program entry (Pulumi.yaml `main: infra/`). */
+import { runProgram } from "./program.js";
+
+const outputs = runProgram();
+
+export const target = outputs.target;
+export const models = outputs.models;
+export const manifestDigest = outputs.manifestDigest;
+export const memorySizing = outputs.memorySizing;
+export const serviceUrl = outputs["serviceUrl"];
+export const volumeName = outputs["volumeName"];
+export const downloaderImage = outputs["downloaderImage"];
+export const namespace = outputs["namespace"];

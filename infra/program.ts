@@ -1,0 +1,36 @@
+/**
+ * The program: validated config → plan → the target's components. Everything is validated
+ * before the first resource is registered, so a bad stack file creates nothing.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { planStack, type StackPlan } from "./plan.js";
+import { type LoadedConfig, loadStackConfig } from "./pulumi-config.js";
+import { deployDocker } from "./targets/docker.js";
+
+export interface StackOutputs {
+  target: string;
+  models: string[];
+  manifestDigest: string;
+  memorySizing: StackPlan["sizing"];
+  [key: string]: unknown;
+}
+
+export function runProgram(loaded: LoadedConfig = loadStackConfig()): StackOutputs {
+  const plan = planStack(loaded.config);
+  const common = {
+    target: plan.config.target,
+    models: plan.models.map((m) => m.id),
+    manifestDigest: plan.manifest.digest,
+    memorySizing: plan.sizing,
+  };
+  switch (plan.config.target) {
+    case "docker":
+      return { ...common, ...deployDocker(plan, loaded.hubToken) };
+    case "kubernetes":
+      return { ...common, ...deployKubernetesPlaceholder() };
+  }
+}
+
+function deployKubernetesPlaceholder(): Record<string, pulumi.Output<unknown>> {
+  throw new Error("target kubernetes is not implemented yet");
+}

@@ -1,0 +1,49 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { ModelCacheVolume, ModelDownloader, ModelService } from "../../components/docker/index.js";
+import { ConfigError } from "../config.js";
+import type { StackPlan } from "../plan.js";
+
+export interface DockerStackOutputs {
+  volumeName: pulumi.Output<string>;
+  serviceUrl: pulumi.Output<string>;
+  downloaderImage: pulumi.Output<string>;
+}
+
+/** The `dev` target: one Docker host, one volume, one download step, one service. */
+export function deployDocker(plan: StackPlan, hubToken?: pulumi.Output<string>): DockerStackOutputs {
+  const { config } = plan;
+  if (config.replicas !== 1) {
+    throw new ConfigError(
+      `model-cache:replicas: the docker target runs exactly one service container (got ${config.replicas}); ` +
+        "set it to 1, or use target kubernetes for replicas",
+    );
+  }
+  const volume = new ModelCacheVolume(config.cacheName, { cacheName: config.cacheName });
+  const downloader = new ModelDownloader(`${config.cacheName}-downloader`, {
+    cacheName: config.cacheName,
+    paths: plan.paths,
+    manifest: plan.manifest,
+    volumeName: volume.volumeName,
+    ...(config.downloaderImage ? { image: config.downloaderImage } : {}),
+    hubEndpoint: config.hubEndpoint,
+    concurrency: config.downloadConcurrency,
+    ...(hubToken ? { hubToken } : {}),
+  });
+  const service = new ModelService(`${config.cacheName}-service`, {
+    cacheName: config.cacheName,
+    manifestDigest: plan.manifest.digest,
+    paths: plan.paths,
+    volumeName: volume.volumeName,
+    image: config.serviceImage,
+    args: plan.serviceArgs,
+    env: plan.serviceEnv,
+    sizing: plan.sizing,
+    containerPort: config.servicePort,
+    hostPort: config.hostPort,
+    startPeriodSeconds: config.startPeriodSeconds,
+    ...(config.serviceHealthcheck.length > 0 ? { healthcheck: config.serviceHealthcheck } : {}),
+    downloaderCompleted: downloader.completed,
+    dependsOn: [downloader.container],
+  });
+  return { volumeName: volume.volumeName, serviceUrl: service.url, downloaderImage: downloader.image };
+}
