@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks.js";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
-import { readStackFile, type StackFileConfig } from "./stack-file.js";
+import { readStackFile, type StackFileConfig } from "./stack-file";
 
 export interface RegisteredResource {
   urn: string;

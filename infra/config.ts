@@ -4,8 +4,8 @@
  * gate feed it a stack file's config map directly.
  */
 import { z } from "zod";
-import { DEFAULT_MOUNT_PATH, normalizeMountPath } from "../components/core/contract.js";
-import { DEFAULT_HEADROOM, MAX_HEADROOM, MIN_HEADROOM } from "../components/core/sizing.js";
+import { DEFAULT_MOUNT_PATH, normalizeMountPath } from "../components/core/contract";
+import { DEFAULT_HEADROOM, MAX_HEADROOM, MIN_HEADROOM } from "../components/core/sizing";
 
 export const CONFIG_NAMESPACE = "model-cache";
 

@@ -1,5 +1,5 @@
 /** The Pulumi program entry (Pulumi.yaml `main: infra/`). */
-import { runProgram } from "./program.js";
+import { runProgram } from "./program";
 
 const outputs = runProgram();
 

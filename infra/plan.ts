@@ -3,7 +3,7 @@
  * digest, the memory sizing, the service's arguments and environment. Pure: the Docker and
  * Kubernetes targets render the same plan, and tests read it without the Pulumi SDK.
  */
-import { builtinCatalog, type CatalogEntry } from "../components/core/catalog/index.js";
+import { builtinCatalog, type CatalogEntry } from "../components/core/catalog/index";
 import {
   CACHE_ENV_KEYS,
   type CachePaths,
@@ -11,11 +11,11 @@ import {
   consumerEnv,
   HUB_TOKEN_ENV_KEYS,
   OFFLINE_ENV_KEYS,
-} from "../components/core/contract.js";
-import { type BuiltManifest, buildManifest, selectModels } from "../components/core/selection.js";
-import { expandServiceArgs } from "../components/core/service-args.js";
-import { computeMemorySizing, type MemorySizing } from "../components/core/sizing.js";
-import { CONFIG_NAMESPACE, ConfigError, type StackConfig } from "./config.js";
+} from "../components/core/contract";
+import { type BuiltManifest, buildManifest, selectModels } from "../components/core/selection";
+import { expandServiceArgs } from "../components/core/service-args";
+import { computeMemorySizing, type MemorySizing } from "../components/core/sizing";
+import { CONFIG_NAMESPACE, ConfigError, type StackConfig } from "./config";
 
 export interface StackPlan {
   config: StackConfig;

@@ -3,9 +3,9 @@
  * before the first resource is registered, so a bad stack file creates nothing.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { planStack, type StackPlan } from "./plan.js";
-import { type LoadedConfig, loadStackConfig } from "./pulumi-config.js";
-import { deployDocker } from "./targets/docker.js";
+import { planStack, type StackPlan } from "./plan";
+import { type LoadedConfig, loadStackConfig } from "./pulumi-config";
+import { deployDocker } from "./targets/docker";
 
 export interface StackOutputs {
   target: string;

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config.js";
-import { CONFIG_NAMESPACE, ConfigError, parseStackConfig, type StackConfig } from "./config.js";
+import { CONFIG_NAMESPACE, ConfigError, parseStackConfig, type StackConfig } from "./config";
 
 /** Config keys that are read as Pulumi secrets, outside the plain schema. */
 export const SECRET_KEYS = ["hfToken"] as const;

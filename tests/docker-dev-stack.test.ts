@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { builtinCatalog } from "../components/core/catalog/index.js";
-import { CACHE_ENV_KEYS, cachePaths, hubRepoFolder, LABELS } from "../components/core/contract.js";
-import { parseManifest } from "../components/core/manifest.js";
-import { buildManifest, selectModels } from "../components/core/selection.js";
-import { computeMemorySizing } from "../components/core/sizing.js";
-import { type MockRunResult, type RegisteredResource, runStackUnderMocks } from "../gate/run-under-mocks.js";
-import { readStackFile } from "../gate/stack-file.js";
-import { parseStackConfig } from "../infra/config.js";
-import { runProgram } from "../infra/program.js";
+import { builtinCatalog } from "../components/core/catalog/index";
+import { CACHE_ENV_KEYS, cachePaths, hubRepoFolder, LABELS } from "../components/core/contract";
+import { parseManifest } from "../components/core/manifest";
+import { buildManifest, selectModels } from "../components/core/selection";
+import { computeMemorySizing } from "../components/core/sizing";
+import { type MockRunResult, type RegisteredResource, runStackUnderMocks } from "../gate/run-under-mocks";
+import { readStackFile } from "../gate/stack-file";
+import { parseStackConfig } from "../infra/config";
+import { runProgram } from "../infra/program";
 
 // Everything expected is derived from Pulumi.dev.yaml as written plus the catalog: change the
 // stack file and the expectations follow; break a component and the test fails.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { builtinCatalog } from "../components/core/catalog/index.js";
-import { computeMemorySizing, RUNTIME_OVERHEAD, roundUpMiB, SizingError } from "../components/core/sizing.js";
+import { builtinCatalog } from "../components/core/catalog/index";
+import { computeMemorySizing, RUNTIME_OVERHEAD, roundUpMiB, SizingError } from "../components/core/sizing";
 
 const catalog = builtinCatalog();
 const pick = (...ids: string[]) => ids.map((id) => catalog.find((e) => e.id === id)!);

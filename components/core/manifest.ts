@@ -4,8 +4,8 @@
  * `model-cache.io/manifest` label) only changes when its content does.
  */
 import { z } from "zod";
-import { canonicalJson, sha256Hex } from "./canonical-json.js";
-import { COMMIT_RE, hubRepoFolder, SHA1_RE, SHA256_RE } from "./contract.js";
+import { canonicalJson, sha256Hex } from "./canonical-json";
+import { COMMIT_RE, hubRepoFolder, SHA1_RE, SHA256_RE } from "./contract";
 
 export const MANIFEST_VERSION = 1;
 

@@ -3,10 +3,10 @@
  * downloader gets: the one path every target uses, so the Docker and Kubernetes stacks of the
  * same config hand the downloader byte-identical manifests.
  */
-import type { CatalogEntry } from "./catalog/schema.js";
-import { toManifestModel } from "./catalog/schema.js";
-import { COMMIT_RE } from "./contract.js";
-import { canonicalManifestJson, MANIFEST_VERSION, type Manifest, ManifestSchema, manifestDigest, unverifiedFiles } from "./manifest.js";
+import type { CatalogEntry } from "./catalog/schema";
+import { toManifestModel } from "./catalog/schema";
+import { COMMIT_RE } from "./contract";
+import { canonicalManifestJson, MANIFEST_VERSION, type Manifest, ManifestSchema, manifestDigest, unverifiedFiles } from "./manifest";
 
 export class ModelSelectionError extends Error {
   override name = "ModelSelectionError";

@@ -9,8 +9,8 @@
  *   {file:<id>}      <root>/<path>
  *   {root}           the cache root        {port}  the service's container port
  */
-import type { CatalogEntry } from "./catalog/schema.js";
-import { type CachePaths, hubRepoFolder } from "./contract.js";
+import type { CatalogEntry } from "./catalog/schema";
+import { type CachePaths, hubRepoFolder } from "./contract";
 
 export class ServiceArgsError extends Error {
   override name = "ServiceArgsError";

@@ -1,3 +1,3 @@
-export { ModelCacheVolume, type ModelCacheVolumeArgs } from "./model-cache-volume.js";
-export { downloaderFailureMessage, ModelDownloader, type ModelDownloaderArgs } from "./model-downloader.js";
-export { ModelService, type ModelServiceArgs } from "./model-service.js";
+export { ModelCacheVolume, type ModelCacheVolumeArgs } from "./model-cache-volume";
+export { downloaderFailureMessage, ModelDownloader, type ModelDownloaderArgs } from "./model-downloader";
+export { ModelService, type ModelServiceArgs } from "./model-service";

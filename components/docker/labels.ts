@@ -1,4 +1,4 @@
-import { type ContractLabelInput, contractLabels } from "../core/contract.js";
+import { type ContractLabelInput, contractLabels } from "../core/contract";
 
 /** Contract labels in the `{label, value}` list form Docker containers and volumes take. */
 export function dockerLabels(input: ContractLabelInput): { label: string; value: string }[] {

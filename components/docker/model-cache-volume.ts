@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerLabels } from "./labels.js";
+import { dockerLabels } from "./labels";
 
 export interface ModelCacheVolumeArgs {
   /** The cache's name (the `model-cache.io/cache` label). */

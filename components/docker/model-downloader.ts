@@ -1,9 +1,9 @@
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { type CachePaths, cacheEnv, HUB_ENDPOINT_ENV, MANIFEST_ENV, toDockerEnv } from "../core/contract.js";
-import type { BuiltManifest } from "../core/selection.js";
-import { dockerLabels } from "./labels.js";
+import { type CachePaths, cacheEnv, HUB_ENDPOINT_ENV, MANIFEST_ENV, toDockerEnv } from "../core/contract";
+import type { BuiltManifest } from "../core/selection";
+import { dockerLabels } from "./labels";
 
 /** How many of the downloader's last log lines a failed `pulumi up` shows. */
 export const FAILURE_LOG_LINES = 30;

@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CACHE_GID, CACHE_UID, type CachePaths, LABEL_PREFIX, toDockerEnv } from "../core/contract.js";
-import type { MemorySizing } from "../core/sizing.js";
-import { dockerLabels } from "./labels.js";
+import { CACHE_GID, CACHE_UID, type CachePaths, LABEL_PREFIX, toDockerEnv } from "../core/contract";
+import type { MemorySizing } from "../core/sizing";
+import { dockerLabels } from "./labels";
 
 export const DOWNLOADED_BY_LABEL = `${LABEL_PREFIX}/downloaded-by`;
 export const HEALTH_INTERVAL_SECONDS = 10;

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { ModelCacheVolume, ModelDownloader, ModelService } from "../../components/docker/index.js";
-import { ConfigError } from "../config.js";
-import type { StackPlan } from "../plan.js";
+import { ModelCacheVolume, ModelDownloader, ModelService } from "../../components/docker/index";
+import { ConfigError } from "../config";
+import type { StackPlan } from "../plan";
 
 export interface DockerStackOutputs {
   volumeName: pulumi.Output<string>;

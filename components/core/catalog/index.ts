@@ -1,8 +1,8 @@
-import { BUILTIN_CATALOG } from "./models.js";
-import { type CatalogEntry, CatalogSchema } from "./schema.js";
+import { BUILTIN_CATALOG } from "./models";
+import { type CatalogEntry, CatalogSchema } from "./schema";
 
-export { BUILTIN_CATALOG } from "./models.js";
-export * from "./schema.js";
+export { BUILTIN_CATALOG } from "./models";
+export * from "./schema";
 
 /** The validated built-in catalog (validated once, at first use). */
 let validated: CatalogEntry[] | undefined;

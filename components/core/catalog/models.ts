@@ -3,7 +3,7 @@
  * which); none is invented. Memory: the seed devlog's measurements where it gives them, every
  * other number an estimate with its basis stated.
  */
-import type { CatalogEntry } from "./schema.js";
+import type { CatalogEntry } from "./schema";
 
 const SEED = "seed devlog 2025-11-12 (nvidia-smi on the model-service)";
 

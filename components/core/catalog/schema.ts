@@ -3,7 +3,7 @@
  * (memory measured per device, with where each number comes from).
  */
 import { z } from "zod";
-import { FileModelSchema, HuggingFaceModelSchema, type ManifestModel, WhisperModelSchema } from "../manifest.js";
+import { FileModelSchema, HuggingFaceModelSchema, type ManifestModel, WhisperModelSchema } from "../manifest";
 
 export const DEVICES = ["cuda", "cpu"] as const;
 export type Device = (typeof DEVICES)[number];
