@@ -26,6 +26,10 @@ export interface RegisteredResource {
 export interface MockRunOptions {
   /** Preview (dry run) like `pulumi preview`; computed outputs are then unknown. */
   preview?: boolean;
+  /** Config set on top of the stack file's (e.g. a secret the file cannot hold here). */
+  config?: Record<string, string>;
+  /** Keys of `config` that are secrets. */
+  secretKeys?: string[];
   /** Outputs the mocks report for a resource (e.g. a downloader's exit code), by type then name. */
   outputs?: (args: MockResourceArgs) => Record<string, unknown> | undefined;
 }
@@ -56,7 +60,7 @@ export async function runStackUnderMocks(
 ): Promise<MockRunResult> {
   const stack = readStackFile(stackName);
   const preview = options.preview ?? false;
-  pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
+  pulumi.runtime.setAllConfig({ ...stack.config, ...options.config }, [...stack.secretKeys, ...(options.secretKeys ?? [])]);
 
   const mocks: pulumi.runtime.Mocks = {
     newResource(args: MockResourceArgs): MockResourceResult {
@@ -96,7 +100,13 @@ export async function runStackUnderMocks(
     await new Promise((resolve) => setImmediate(resolve));
     if (failures.length > 0) throw failures[0];
     return { stack, resources, outputs: resolved };
+  } catch (err) {
+    // What was registered before the failure (tests assert a bad config creates nothing).
+    if (err !== null && typeof err === "object") Object.assign(err, { resources });
+    throw err;
   } finally {
+    // The SDK rejects its own stack promises too when the program throws: let them land here.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     process.off("unhandledRejection", onRejection);
   }
 }
