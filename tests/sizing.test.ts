@@ -25,9 +25,9 @@ describe("memory sizing", () => {
     const seedLimitMB = 2908 + 1600 + 1500;
     expect(seedLimitMB).toBeCloseTo(6000, -2);
     // The container limit is host memory: it is sized from host peaks + runtime overhead only.
-    expect(s.needMiB).toBe(1500 + 2000 + RUNTIME_OVERHEAD.cuda.mib);
-    expect(s.limitMiB).toBe(roundUpMiB((1500 + 2000 + 1500) * 1.25));
-    expect(s.limitMiB).toBe(6272);
+    expect(s.needMiB).toBe(3000 + 1700 + RUNTIME_OVERHEAD.cuda.mib);
+    expect(s.limitMiB).toBe(roundUpMiB((3000 + 1700 + 1500) * 1.25));
+    expect(s.limitMiB).toBe(7808);
     expect(s.gpu.freeMiB).toBe(16384 - 4508);
   });
 

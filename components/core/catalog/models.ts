@@ -20,9 +20,9 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
       cuda: {
         gpu: { mib: 2908, basis: "measured", source: `${SEED}: "[whisper] Loaded in 117.08s, ~2908MB"` },
         hostPeak: {
-          mib: 1500,
+          mib: 3000,
           basis: "estimate",
-          source: "torch.load stages the 1457 MiB fp16 checkpoint in host memory before moving it to the GPU",
+          source: "whisper.load_model builds the 769M-param model in fp32 on the host (2934 MiB) before .to('cuda')",
         },
       },
       cpu: {
@@ -79,7 +79,7 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
       cuda: {
         gpu: { mib: 1600, basis: "measured", source: `${SEED}: "[siglip] Loaded in 4.02s, ~1600MB"` },
         hostPeak: {
-          mib: 2000,
+          mib: 1700,
           basis: "estimate",
           source: "the fp16 weights (~1.6 GiB) staged in host memory before .to('cuda'), plus the processor",
         },
@@ -116,9 +116,9 @@ export const BUILTIN_CATALOG: CatalogEntry[] = [
       cuda: {
         gpu: { mib: 1100, basis: "estimate", source: "568M params in fp16 (1083 MiB)" },
         hostPeak: {
-          mib: 1300,
+          mib: 2300,
           basis: "estimate",
-          source: "pytorch_model.bin deserialised in host memory in fp16 before .to('cuda'), plus the tokenizer",
+          source: "the fp32 pytorch_model.bin (2166 MiB) deserialised in host memory before .to('cuda'), plus the tokenizer",
         },
       },
       cpu: {
