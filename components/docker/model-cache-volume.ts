@@ -22,8 +22,9 @@ export class ModelCacheVolume extends pulumi.ComponentResource {
         name: args.volumeName ?? `${pulumi.getProject()}-${pulumi.getStack()}-${args.cacheName}`,
         labels: dockerLabels({ role: "cache", cacheName: args.cacheName }),
       },
-      // The cache outlives deploys: losing it costs a full re-download (7.6 GB for the seed's set).
-      { parent: this, retainOnDelete: false },
+      // The cache outlives the stack: `pulumi destroy` leaves it (a re-download of the seed's set is
+      // 7.6 GB); Docker reuses a volume of the same name on the next `pulumi up`.
+      { parent: this, retainOnDelete: true },
     );
     this.volumeName = this.volume.name;
     this.registerOutputs({ volumeName: this.volumeName });
