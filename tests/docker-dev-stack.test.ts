@@ -78,7 +78,8 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
   it("runs the downloader once, attached, to completion, read-write, with the manifest and the cache env", () => {
     const d = one("docker:index/container:Container", "downloader");
     expect(d.props).toMatchObject({ mustRun: false, attach: true, logs: true, restart: "no", image: "model-cache-downloader:local" });
-    expect(d.props["command"]).toEqual(["download", "--json"]);
+    expect(d.props["command"]).toEqual(["download"]);
+    expect(d.props["user"]).toBe("1000:1000");
     expect(d.props["volumes"]).toEqual([
       { volumeName: `model-cache-dev-${config.cacheName}`, containerPath: paths.mountPath, readOnly: false },
     ]);

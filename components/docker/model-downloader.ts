@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { type CachePaths, cacheEnv, HUB_ENDPOINT_ENV, MANIFEST_ENV, toDockerEnv } from "../core/contract";
+import { CACHE_GID, CACHE_UID, type CachePaths, cacheEnv, HUB_ENDPOINT_ENV, MANIFEST_ENV, toDockerEnv } from "../core/contract";
 import type { BuiltManifest } from "../core/selection";
 import { dockerLabels } from "./labels";
 
@@ -71,7 +71,8 @@ export class ModelDownloader extends pulumi.ComponentResource {
       name,
       {
         image: this.image,
-        command: ["download", "--json"],
+        command: ["download"],
+        user: `${CACHE_UID}:${CACHE_GID}`,
         envs,
         volumes: [{ volumeName: args.volumeName, containerPath: args.paths.mountPath, readOnly: false }],
         labels: dockerLabels({ role: "downloader", cacheName: args.cacheName, manifestDigest: args.manifest.digest }),
