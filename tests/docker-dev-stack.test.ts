@@ -4,6 +4,7 @@ import { CACHE_ENV_KEYS, cachePaths, hubRepoFolder, LABELS } from "../components
 import { parseManifest } from "../components/core/manifest";
 import { buildManifest, selectModels } from "../components/core/selection";
 import { computeMemorySizing } from "../components/core/sizing";
+import { httpHealthcheckTest } from "../components/docker/healthcheck";
 import { type MockRunResult, type RegisteredResource, runStackUnderMocks } from "../gate/run-under-mocks";
 import { readStackFile } from "../gate/stack-file";
 import { parseStackConfig } from "../infra/config";
@@ -125,7 +126,7 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
     ]);
     expect(s.props["ports"]).toEqual([{ internal: config.servicePort, external: config.hostPort }]);
     expect(s.props["healthcheck"]).toEqual({
-      tests: ["CMD", "curl", "-fsS", `http://127.0.0.1:${config.servicePort}/health`],
+      tests: httpHealthcheckTest(config.servicePort, config.healthPath),
       interval: "10s",
       timeout: "5s",
       retries: 3,

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CACHE_GID, CACHE_UID, type CachePaths, LABEL_PREFIX, toDockerEnv } from "../core/contract";
 import type { MemorySizing } from "../core/sizing";
+import { httpHealthcheckTest } from "./healthcheck";
 import { dockerLabels } from "./labels";
 
 export const DOWNLOADED_BY_LABEL = `${LABEL_PREFIX}/downloaded-by`;
@@ -22,7 +23,9 @@ export interface ModelServiceArgs {
   containerPort: number;
   hostPort: number;
   startPeriodSeconds: number;
-  /** The Docker healthcheck test; defaults to curl on `/health`. */
+  /** The HTTP path that answers 200 once the models are loaded. */
+  healthPath: string;
+  /** The Docker healthcheck test; defaults to an HTTP GET of `healthPath`. */
   healthcheck?: string[];
   /** The downloader's `completed` output: the service is created only after a successful download. */
   downloaderCompleted: pulumi.Input<string>;
@@ -40,9 +43,7 @@ export class ModelService extends pulumi.ComponentResource {
 
   constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("model-cache:docker:ModelService", name, {}, opts);
-    const healthTest = args.healthcheck?.length
-      ? args.healthcheck
-      : ["CMD", "curl", "-fsS", `http://127.0.0.1:${args.containerPort}/health`];
+    const healthTest = args.healthcheck?.length ? args.healthcheck : httpHealthcheckTest(args.containerPort, args.healthPath);
     const cuda = args.sizing.device === "cuda";
 
     this.container = new docker.Container(

@@ -41,6 +41,7 @@ export function deployDocker(plan: StackPlan, hubToken?: pulumi.Output<string>):
     containerPort: config.servicePort,
     hostPort: config.hostPort,
     startPeriodSeconds: config.startPeriodSeconds,
+    healthPath: config.healthPath,
     ...(config.serviceHealthcheck.length > 0 ? { healthcheck: config.serviceHealthcheck } : {}),
     downloaderCompleted: downloader.completed,
     dependsOn: [downloader.container],
