@@ -21,6 +21,9 @@ export interface RegisteredResource {
   /** Input keys whose value is a secret. */
   secretProps: string[];
   provider: string;
+  /** Resource options the engine acts on that tests assert (replacement order, await timeouts). */
+  deleteBeforeReplace: boolean;
+  customTimeouts: { create: string; update: string; delete: string } | undefined;
 }
 
 export interface MockRunOptions {
@@ -48,6 +51,8 @@ function computedOutputs(args: MockResourceArgs, preview: boolean): Record<strin
       return args.inputs.attach ? { exitCode: 0, containerLogs: "" } : {};
     case "docker:index/image:Image":
       return { repoDigest: `${args.inputs.imageName}@sha256:${"0".repeat(64)}` };
+    case "aws:efs/fileSystem:FileSystem":
+      return { arn: `arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/${args.name}-id` };
     default:
       return {};
   }
@@ -125,6 +130,8 @@ interface RegisterRequest {
   getDependenciesList(): string[];
   getPropertydependenciesMap(): { forEach(cb: (value: { getUrnsList(): string[] }, key: string) => void): void };
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getDeletebeforereplace(): boolean;
+  getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
 }
 
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
@@ -137,6 +144,7 @@ function describe(req: RegisterRequest, urn: string): RegisteredResource {
     propertyDependencies[key] = value.getUrnsList();
   });
   const raw = req.getObject()?.toJavaScript() ?? {};
+  const timeouts = req.getCustomtimeouts();
   const secretProps: string[] = [];
   const props: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
@@ -155,6 +163,11 @@ function describe(req: RegisterRequest, urn: string): RegisteredResource {
     props,
     secretProps,
     provider: req.getProvider(),
+    deleteBeforeReplace: req.getDeletebeforereplace(),
+    customTimeouts:
+      timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete())
+        ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
+        : undefined,
   };
 }
 

@@ -2,10 +2,10 @@
  * The program: validated config → plan → the target's components. Everything is validated
  * before the first resource is registered, so a bad stack file creates nothing.
  */
-import type * as pulumi from "@pulumi/pulumi";
 import { planStack, type StackPlan } from "./plan";
 import { type LoadedConfig, loadStackConfig } from "./pulumi-config";
 import { deployDocker } from "./targets/docker";
+import { deployKubernetes } from "./targets/kubernetes";
 
 export interface StackOutputs {
   target: string;
@@ -27,10 +27,6 @@ export function runProgram(loaded: LoadedConfig = loadStackConfig()): StackOutpu
     case "docker":
       return { ...common, ...deployDocker(plan, loaded.hubToken) };
     case "kubernetes":
-      return { ...common, ...deployKubernetesPlaceholder() };
+      return { ...common, ...deployKubernetes(plan, loaded) };
   }
-}
-
-function deployKubernetesPlaceholder(): Record<string, pulumi.Output<unknown>> {
-  throw new Error("target kubernetes is not implemented yet");
 }

@@ -3,24 +3,33 @@ import * as runtimeConfig from "@pulumi/pulumi/runtime/config.js";
 import { CONFIG_NAMESPACE, ConfigError, parseStackConfig, type StackConfig } from "./config";
 
 /** Config keys that are read as Pulumi secrets, outside the plain schema. */
-export const SECRET_KEYS = ["hfToken"] as const;
+export const SECRET_KEYS = ["hfToken", "kubeconfig"] as const;
 
 export interface LoadedConfig {
   config: StackConfig;
   /** The hub token (downloader only), always a secret Output. */
   hubToken?: pulumi.Output<string>;
+  /** The target cluster's kubeconfig (target kubernetes), always a secret Output. */
+  kubeconfig?: pulumi.Output<string>;
 }
 
 /** The stack's config as the engine hands it to the program, validated. */
 export function loadStackConfig(): LoadedConfig {
   const config = parseStackConfig(pulumi.runtime.allConfig(), SECRET_KEYS);
-  const key = `${CONFIG_NAMESPACE}:hfToken`;
+  const hubToken = readSecret("hfToken", "the hub token", "<token>");
+  const kubeconfig = readSecret("kubeconfig", "the kubeconfig", '"$(cat kubeconfig)"');
+  return { config, ...(hubToken ? { hubToken } : {}), ...(kubeconfig ? { kubeconfig } : {}) };
+}
+
+/** A config value that must be a secret: absent → undefined, plain text → ConfigError. */
+function readSecret(name: (typeof SECRET_KEYS)[number], what: string, example: string): pulumi.Output<string> | undefined {
+  const key = `${CONFIG_NAMESPACE}:${name}`;
   const raw = pulumi.runtime.allConfig()[key];
-  if (raw === undefined || raw === "") return { config };
+  if (raw === undefined || raw === "") return undefined;
   if (!isConfigSecret(key)) {
-    throw new ConfigError(`${key}: the hub token is stored in plain text; store it as a secret: pulumi config set --secret ${key} <token>`);
+    throw new ConfigError(`${key}: ${what} is stored in plain text; store it as a secret: pulumi config set --secret ${key} ${example}`);
   }
-  return { config, hubToken: new pulumi.Config(CONFIG_NAMESPACE).requireSecret("hfToken") };
+  return new pulumi.Config(CONFIG_NAMESPACE).requireSecret(name);
 }
 
 /** The SDK's own check (exported at run time, left out of its typings). */

@@ -1,0 +1,13 @@
+export * from "./config-values";
+export { objectLabels, selectorLabels } from "./labels";
+export { cacheClaimName, ModelCacheVolume, type ModelCacheVolumeArgs } from "./model-cache-volume";
+export {
+  DOWNLOADER_COMMAND,
+  downloaderJobName,
+  HUB_TOKEN_SECRET_KEY,
+  ModelDownloader,
+  type ModelDownloaderArgs,
+  REPLACE_UNREADY_ANNOTATION,
+} from "./model-downloader";
+export { GPU_RESOURCE, ModelService, type ModelServiceArgs, rollingUpdate, startupFailureThreshold } from "./model-service";
+export { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT } from "./security";

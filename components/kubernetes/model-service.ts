@@ -1,0 +1,201 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { type CachePaths, consumerEnv, MANIFEST_ENV, toKubernetesEnv } from "../core/contract";
+import type { BuiltManifest } from "../core/selection";
+import type { MemorySizing } from "../core/sizing";
+import type { Toleration } from "./config-values";
+import { objectLabels, selectorLabels } from "./labels";
+import { DOWNLOADER_COMMAND } from "./model-downloader";
+import { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT, TMP_VOLUME, tmpVolume } from "./security";
+
+export const GPU_RESOURCE = "nvidia.com/gpu";
+export const STARTUP_PERIOD_SECONDS = 10;
+export const PROBE_TIMEOUT_SECONDS = 5;
+export const READINESS_PERIOD_SECONDS = 10;
+export const LIVENESS_PERIOD_SECONDS = 20;
+export const PROBE_FAILURE_THRESHOLD = 3;
+/** Seconds a new pod may take beyond the start period (scheduling, a multi-GB CUDA image pull, verify). */
+export const POD_START_BUDGET_SECONDS = 600;
+export const SERVICE_PORT = 80;
+export const PORT_NAME = "http";
+
+export interface ModelServiceArgs {
+  cacheName: string;
+  namespace: pulumi.Input<string>;
+  manifest: BuiltManifest;
+  paths: CachePaths;
+  /** The models volume's claim, mounted read-only (at the pod volume and at every mount). */
+  claimName: string;
+  image: string;
+  args: string[];
+  /** Cache env + offline env (+ the stack's extras); never a hub credential. */
+  env: Record<string, string>;
+  sizing: MemorySizing;
+  replicas: number;
+  containerPort: number;
+  healthPath: string;
+  startPeriodSeconds: number;
+  cpuRequest: string;
+  gpuCount: number;
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+  pdbMinAvailable: number;
+  /** The downloader image, whose `model-cache verify` checks the cache before the server starts. */
+  verifyImage: string;
+  /** The download Job (and the claim): the Deployment is only created or rolled after they succeeded. */
+  workloadDependsOn: pulumi.Resource[];
+  /** What every object here waits for (the namespace). */
+  dependsOn?: pulumi.Resource[];
+}
+
+/**
+ * The startup probe's failure threshold: the pod gets at least the start period
+ * (periodSeconds × failureThreshold + initialDelaySeconds ≥ startPeriodSeconds), plus one period.
+ */
+export function startupFailureThreshold(startPeriodSeconds: number): number {
+  return Math.max(1, Math.ceil(startPeriodSeconds / STARTUP_PERIOD_SECONDS)) + 1;
+}
+
+/**
+ * GPU pods usually fill their node: roll one pod at a time without a surge pod (which would need a
+ * spare GPU) when there are several replicas; with one replica, surge instead, so it never goes down.
+ */
+export function rollingUpdate(replicas: number): { maxSurge: number; maxUnavailable: number } {
+  return replicas > 1 ? { maxSurge: 0, maxUnavailable: 1 } : { maxSurge: 1, maxUnavailable: 0 };
+}
+
+/**
+ * The model service: a Deployment whose pods mount the cache read-only, run offline with no hub
+ * credentials, first verify the cache (`model-cache verify`, read-only, failing with the missing
+ * model's name), get the measured memory (request = limit) and a GPU on cuda, run hardened as the
+ * cache's user, and count as started only when the health endpoint answers. Plus its Service and
+ * PodDisruptionBudget.
+ */
+export class ModelService extends pulumi.ComponentResource {
+  readonly deployment: k8s.apps.v1.Deployment;
+  readonly service: k8s.core.v1.Service;
+  readonly disruptionBudget: k8s.policy.v1.PodDisruptionBudget;
+  readonly serviceName: string;
+  /** The in-cluster URL of the service. */
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("model-cache:kubernetes:ModelService", name, {}, opts);
+    const cuda = args.sizing.device === "cuda";
+    const digest = args.manifest.digest;
+    const labels = objectLabels({ role: "service", cacheName: args.cacheName, manifestDigest: digest });
+    const selector = selectorLabels("service", args.cacheName);
+    const memory = `${args.sizing.limitMiB}Mi`;
+    const modelsMount = { name: MODELS_VOLUME, mountPath: args.paths.mountPath, readOnly: true };
+    const probe = (periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe => ({
+      httpGet: { path: args.healthPath, port: PORT_NAME },
+      periodSeconds,
+      timeoutSeconds: PROBE_TIMEOUT_SECONDS,
+      failureThreshold,
+    });
+    this.serviceName = `${args.cacheName}-service`;
+    const progressDeadlineSeconds = args.startPeriodSeconds + POD_START_BUDGET_SECONDS;
+    const strategy = rollingUpdate(args.replicas);
+    // Pods roll at most `maxUnavailable || maxSurge` at a time, each within the progress deadline.
+    const rolloutSeconds = Math.ceil(args.replicas / Math.max(strategy.maxUnavailable, strategy.maxSurge)) * progressDeadlineSeconds;
+
+    this.deployment = new k8s.apps.v1.Deployment(
+      name,
+      {
+        metadata: { name: this.serviceName, namespace: args.namespace, labels },
+        spec: {
+          replicas: args.replicas,
+          selector: { matchLabels: selector },
+          strategy: { type: "RollingUpdate", rollingUpdate: strategy },
+          progressDeadlineSeconds,
+          template: {
+            // The digest label and the verify container's manifest make the pod template change
+            // exactly when the manifest does: a model upgrade rolls the pods, nothing else does.
+            metadata: { labels },
+            spec: {
+              automountServiceAccountToken: false,
+              securityContext: POD_SECURITY_CONTEXT,
+              ...(cuda && Object.keys(args.nodeSelector).length > 0 ? { nodeSelector: args.nodeSelector } : {}),
+              ...(cuda && args.tolerations.length > 0 ? { tolerations: args.tolerations } : {}),
+              topologySpreadConstraints: [
+                {
+                  maxSkew: 1,
+                  topologyKey: "topology.kubernetes.io/zone",
+                  whenUnsatisfiable: "ScheduleAnyway",
+                  labelSelector: { matchLabels: selector },
+                },
+              ],
+              initContainers: [
+                {
+                  name: "verify",
+                  image: args.verifyImage,
+                  command: [DOWNLOADER_COMMAND],
+                  args: ["verify"],
+                  env: toKubernetesEnv({ ...consumerEnv(args.paths), [MANIFEST_ENV]: args.manifest.json }),
+                  // The same memory and CPU as the server: a pod's effective request is the larger of
+                  // its init and app containers', so this costs no extra capacity.
+                  resources: { requests: { cpu: args.cpuRequest, memory }, limits: { memory } },
+                  securityContext: CONTAINER_SECURITY_CONTEXT,
+                  // "missing model <id>" becomes the termination message `kubectl describe pod` shows.
+                  terminationMessagePolicy: "FallbackToLogsOnError",
+                  volumeMounts: [modelsMount, { name: TMP_VOLUME, mountPath: "/tmp" }],
+                },
+              ],
+              containers: [
+                {
+                  name: "model-server",
+                  image: args.image,
+                  ...(args.args.length > 0 ? { args: args.args } : {}),
+                  env: toKubernetesEnv(args.env),
+                  ports: [{ name: PORT_NAME, containerPort: args.containerPort, protocol: "TCP" }],
+                  resources: {
+                    requests: { cpu: args.cpuRequest, memory },
+                    limits: { memory, ...(cuda ? { [GPU_RESOURCE]: String(args.gpuCount) } : {}) },
+                  },
+                  startupProbe: probe(STARTUP_PERIOD_SECONDS, startupFailureThreshold(args.startPeriodSeconds)),
+                  readinessProbe: probe(READINESS_PERIOD_SECONDS, PROBE_FAILURE_THRESHOLD),
+                  livenessProbe: probe(LIVENESS_PERIOD_SECONDS, PROBE_FAILURE_THRESHOLD),
+                  securityContext: CONTAINER_SECURITY_CONTEXT,
+                  terminationMessagePolicy: "FallbackToLogsOnError",
+                  volumeMounts: [modelsMount, { name: TMP_VOLUME, mountPath: "/tmp" }],
+                },
+              ],
+              volumes: [{ name: MODELS_VOLUME, persistentVolumeClaim: { claimName: args.claimName, readOnly: true } }, tmpVolume()],
+            },
+          },
+        },
+      },
+      {
+        parent: this,
+        dependsOn: [...(args.dependsOn ?? []), ...args.workloadDependsOn],
+        customTimeouts: { create: `${rolloutSeconds}s`, update: `${rolloutSeconds}s` },
+      },
+    );
+
+    const metaLabels = { "app.kubernetes.io/name": "model-cache", "app.kubernetes.io/instance": args.cacheName };
+    this.service = new k8s.core.v1.Service(
+      `${name}-svc`,
+      {
+        metadata: { name: this.serviceName, namespace: args.namespace, labels: metaLabels },
+        spec: {
+          type: "ClusterIP",
+          selector,
+          ports: [{ name: PORT_NAME, port: SERVICE_PORT, targetPort: PORT_NAME, protocol: "TCP" }],
+        },
+      },
+      { parent: this, dependsOn: args.dependsOn ?? [] },
+    );
+
+    this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      {
+        metadata: { name: this.serviceName, namespace: args.namespace, labels: metaLabels },
+        spec: { minAvailable: args.pdbMinAvailable, selector: { matchLabels: selector } },
+      },
+      { parent: this, dependsOn: args.dependsOn ?? [] },
+    );
+
+    this.url = pulumi.interpolate`http://${this.serviceName}.${args.namespace}.svc.cluster.local:${SERVICE_PORT}`;
+    this.registerOutputs({ url: this.url });
+  }
+}
