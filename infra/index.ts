@@ -1,20 +1,11 @@
-/** The Pulumi program entry (Pulumi.yaml `main: infra/`). */
+/** The Pulumi program entry (Pulumi.yaml `main: infra/index.ts`). */
 import { runProgram } from "./program";
 
 const outputs = runProgram();
 
-export const target = outputs.target;
-export const models = outputs.models;
-export const manifestDigest = outputs.manifestDigest;
-export const memorySizing = outputs.memorySizing;
-export const serviceUrl = outputs["serviceUrl"];
-export const volumeName = outputs["volumeName"];
-export const downloaderImage = outputs["downloaderImage"];
-export const namespace = outputs["namespace"];
-export const claimName = outputs["claimName"];
-export const persistentVolumeName = outputs["persistentVolumeName"];
-export const jobName = outputs["jobName"];
-export const deploymentName = outputs["deploymentName"];
-export const serviceName = outputs["serviceName"];
-export const efsFileSystemId = outputs["efsFileSystemId"];
-export const efsAccessPointId = outputs["efsAccessPointId"];
+// The stack outputs are the target's own: common ones (target, models, manifestDigest,
+// memorySizing) plus the docker target's (serviceUrl, volumeName, downloaderImage) or the
+// kubernetes target's (namespace, claimName, jobName, serviceName, efsFileSystemId, ...).
+// Exporting the object itself, minus unset values, keeps other targets' keys from printing an
+// "Undefined value will not show as a stack output" warning on every run.
+export = Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));

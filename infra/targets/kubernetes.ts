@@ -22,14 +22,16 @@ import type { LoadedConfig } from "../pulumi-config";
 export interface KubernetesStackOutputs {
   namespace: string;
   claimName: string;
-  persistentVolumeName: string | undefined;
+  /** Unless the volume is provisioned dynamically. */
+  persistentVolumeName?: string;
   jobName: string;
   deploymentName: string;
   serviceName: string;
   serviceUrl: pulumi.Output<string>;
   downloaderImage: string;
-  efsFileSystemId: pulumi.Output<string> | undefined;
-  efsAccessPointId: pulumi.Output<string> | undefined;
+  /** volumeProvisioning efs only. */
+  efsFileSystemId?: pulumi.Output<string>;
+  efsAccessPointId?: pulumi.Output<string>;
 }
 
 /** The Pod Security Standard the namespace enforces: every pod here already meets `restricted`. */
@@ -157,14 +159,13 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
   return {
     namespace,
     claimName,
-    persistentVolumeName: volumeName,
+    ...(volumeName === undefined ? {} : { persistentVolumeName: volumeName }),
     jobName: downloader.jobName,
     deploymentName: service.serviceName,
     serviceName: service.serviceName,
     serviceUrl: service.url,
     downloaderImage: config.downloaderImage,
-    efsFileSystemId: efs?.fileSystemId,
-    efsAccessPointId: efs?.accessPointId,
+    ...(efs ? { efsFileSystemId: efs.fileSystemId, efsAccessPointId: efs.accessPointId } : {}),
   };
 }
 
