@@ -99,12 +99,15 @@ describe("the cluster's kubeconfig", () => {
     runStackUnderMocks("prod", () => runProgram() as unknown as Record<string, unknown>, { config, secretKeys });
 
   it("is required, with the command that sets it; nothing is registered without it", async () => {
-    const failure = await runWithout().catch((err: unknown) => err as Error & { resources: unknown[] });
+    const failure = (await runWithout().then(
+      () => undefined,
+      (err: unknown) => err,
+    )) as Error & { resources: { type: string }[] };
     expect(failure).toBeInstanceOf(ConfigError);
     expect(failure.message).toMatch(
       /model-cache:kubeconfig: target kubernetes needs the cluster's kubeconfig as a secret; set it with pulumi config set --secret model-cache:kubeconfig "\$\(cat kubeconfig\)".* or set model-cache:useAmbientKubeconfig true/,
     );
-    expect(failure.resources.filter((r) => (r as { type: string }).type !== "pulumi:pulumi:Stack")).toEqual([]);
+    expect(failure.resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
   });
 
   it("is refused in plain text", async () => {
