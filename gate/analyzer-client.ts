@@ -1,0 +1,511 @@
+/**
+ * Runs a policy pack the way the Pulumi CLI does, and speaks its Analyzer gRPC service.
+ *
+ * What the CLI does (pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go,
+ * NewPolicyAnalyzer; sdk/nodejs/dist/pulumi-analyzer-policy; pkg/.../analyzer/config.go):
+ *
+ * 1. In the pack's directory, resolve `@pulumi/pulumi/cmd/run-policy-pack` and run it with node:
+ *    `node <run-policy-pack> <engine address> . [-<runtime option>=<value>...]`, with PULUMI_CONFIG,
+ *    PULUMI_NODEJS_{ORGANIZATION,PROJECT,STACK,DRY_RUN} (and the PULUMI_* twins) in its environment.
+ *    run-policy-pack registers ts-node (type-checking, cached under the OS temp dir) and loads the
+ *    pack, whose PolicyPack prints the port of its gRPC server as the first line of stdout.
+ * 2. Handshake (optional: `Unimplemented` falls back), ConfigureStack, GetAnalyzerInfo, then
+ *    Configure with every policy's config: its enforcement level, the `default` of each property of
+ *    its configSchema, the pack's initial config, then the user's config on top (ReconcilePolicyPackConfig).
+ * 3. Analyze for each resource (its inputs, unknowns and secrets kept), AnalyzeStack once at the
+ *    end with every resource, its parent, dependencies and property dependencies.
+ *
+ * Used by the policy tests and by `npm run check`.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as pb from "@pulumi/pulumi/proto/analyzer_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { parse } from "yaml";
+
+/** The wire encoding of secrets (the SDK's rpc.ts specialSigKey / specialSecretSig). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+/** The gRPC message limit the CLI uses for plugins (rpcutil.GrpcChannelOptions): 400 MiB. */
+const MAX_MESSAGE = 400 * 1024 * 1024;
+
+export type EnforcementLevel = "advisory" | "mandatory" | "remediate" | "disabled";
+export type Severity = "" | "low" | "medium" | "high" | "critical";
+
+export interface PolicyInfo {
+  name: string;
+  displayName: string;
+  description: string;
+  enforcementLevel: EnforcementLevel;
+  severity: Severity;
+  remediationSteps: string;
+  type: "resource" | "stack" | "unknown";
+  configSchema?: { properties: Record<string, Record<string, unknown>>; required: string[] };
+}
+
+export interface AnalyzerInfo {
+  name: string;
+  version: string;
+  description: string;
+  supportsConfig: boolean;
+  policies: PolicyInfo[];
+  initialConfig: Record<string, PolicyConfig>;
+}
+
+export interface PolicyConfig {
+  enforcementLevel?: EnforcementLevel;
+  properties?: Record<string, unknown>;
+}
+
+export interface Diagnostic {
+  policyName: string;
+  policyPackName: string;
+  policyPackVersion: string;
+  description: string;
+  message: string;
+  enforcementLevel: EnforcementLevel;
+  urn: string;
+  severity: Severity;
+}
+
+export interface AnalyzeResult {
+  diagnostics: Diagnostic[];
+  notApplicable: { policyName: string; reason: string }[];
+}
+
+/** A resource as the engine describes it to an analyzer. */
+export interface AnalyzerResourceInput {
+  urn: string;
+  type: string;
+  name: string;
+  /** Inputs (Analyze) or outputs (AnalyzeStack); unknowns as the SDK's unknown sentinel. */
+  props: Record<string, unknown>;
+  /** Top-level keys whose value is secret: sent wrapped as secrets, as the CLI does. */
+  secretProps?: string[];
+  parent?: string;
+  dependencies?: string[];
+  propertyDependencies?: Record<string, string[]>;
+  protect?: boolean;
+}
+
+export interface StartOptions {
+  /** The policy pack's directory (where PulumiPolicy.yaml is). */
+  packDir: string;
+  stack?: string;
+  project?: string;
+  organization?: string;
+  /** Preview (true) or update (false). */
+  dryRun?: boolean;
+  /** The stack's config, `namespace:key` → value, as the CLI passes it in PULUMI_CONFIG. */
+  stackConfig?: Record<string, string>;
+  stackConfigSecretKeys?: string[];
+  stackTags?: Record<string, string>;
+  /** How long the pack may take to print its port (cold ts-node type-checks every file). */
+  startTimeoutMs?: number;
+  /** Lines the pack writes to stderr (the CLI logs them). */
+  onStderr?: (line: string) => void;
+}
+
+export class PolicyPackProcess {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+    private readonly client: AnalyzerClient,
+    private readonly stderr: string[],
+  ) {}
+
+  static async start(options: StartOptions): Promise<PolicyPackProcess> {
+    const packDir = path.resolve(options.packDir);
+    const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
+    const args = [runPolicyPack, "127.0.0.1:0", ".", ...runtimeOptionArgs(packDir)];
+    const dryRun = String(options.dryRun ?? true);
+    const env: Record<string, string | undefined> = { ...process.env };
+    const put = (key: string, value: string | undefined) => {
+      if (value) env[key] = value;
+    };
+    put("PULUMI_CONFIG", options.stackConfig ? JSON.stringify(options.stackConfig) : undefined);
+    put("PULUMI_NODEJS_ORGANIZATION", options.organization);
+    put("PULUMI_NODEJS_PROJECT", options.project);
+    put("PULUMI_NODEJS_STACK", options.stack);
+    put("PULUMI_NODEJS_DRY_RUN", dryRun);
+    put("PULUMI_ORGANIZATION", options.organization);
+    put("PULUMI_PROJECT", options.project);
+    put("PULUMI_STACK", options.stack);
+    put("PULUMI_DRY_RUN", dryRun);
+
+    const child = spawn(process.execPath, args, { cwd: packDir, env, stdio: ["ignore", "pipe", "pipe"] });
+    const stderr: string[] = [];
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
+      for (const line of chunk.split(/\r?\n/)) {
+        if (line === "") continue;
+        stderr.push(line);
+        if (stderr.length > 200) stderr.shift();
+        options.onStderr?.(line);
+      }
+    });
+    const killOnExit = () => child.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    child.once("exit", () => process.off("exit", killOnExit));
+
+    const port = await readPort(child, stderr, options.startTimeoutMs ?? 180_000);
+    const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": MAX_MESSAGE,
+      "grpc.max_send_message_length": MAX_MESSAGE,
+    });
+    const pack = new PolicyPackProcess(child, port, client, stderr);
+    await pack.handshake(packDir);
+    if (options.stack !== undefined) await pack.configureStack(options);
+    return pack;
+  }
+
+  /** The pack's recent stderr (for error messages). */
+  get stderrTail(): string {
+    return this.stderr.slice(-40).join("\n");
+  }
+
+  /** Handshake; a pack that does not implement it (policy SDK ≤ 1.21) answers Unimplemented, as the CLI tolerates. */
+  async handshake(packDir: string): Promise<boolean> {
+    const req = new pb.AnalyzerHandshakeRequest();
+    req.setEngineAddress("127.0.0.1:0");
+    req.setRootDirectory(packDir);
+    req.setProgramDirectory(packDir);
+    try {
+      await this.call<pb.AnalyzerHandshakeResponse>((cb) => this.client.handshake(req, cb));
+      return true;
+    } catch (err) {
+      if ((err as grpc.ServiceError).code === grpc.status.UNIMPLEMENTED) return false;
+      throw err;
+    }
+  }
+
+  async configureStack(
+    options: Pick<StartOptions, "stack" | "project" | "organization" | "dryRun" | "stackConfig" | "stackConfigSecretKeys" | "stackTags">,
+  ) {
+    const req = new pb.AnalyzerStackConfigureRequest();
+    req.setStack(options.stack ?? "");
+    req.setProject(options.project ?? "");
+    req.setOrganization(options.organization ?? "");
+    req.setDryRun(options.dryRun ?? true);
+    for (const [k, v] of Object.entries(options.stackConfig ?? {})) req.getConfigMap().set(k, v);
+    req.setConfigSecretKeysList(options.stackConfigSecretKeys ?? []);
+    for (const [k, v] of Object.entries(options.stackTags ?? {})) req.getTagsMap().set(k, v);
+    try {
+      await this.call((cb) => this.client.configureStack(req, cb));
+    } catch (err) {
+      if ((err as grpc.ServiceError).code !== grpc.status.UNIMPLEMENTED) throw err;
+    }
+  }
+
+  async getAnalyzerInfo(): Promise<AnalyzerInfo> {
+    const info = await this.call<pb.AnalyzerInfo>((cb) => this.client.getAnalyzerInfo(new Empty(), cb));
+    const initialConfig: Record<string, PolicyConfig> = {};
+    info.getInitialconfigMap().forEach((v, k) => {
+      initialConfig[k] = {
+        enforcementLevel: level(v.getEnforcementlevel()),
+        properties: (v.getProperties()?.toJavaScript() ?? {}) as Record<string, unknown>,
+      };
+    });
+    return {
+      name: info.getName(),
+      version: info.getVersion(),
+      description: info.getDescription(),
+      supportsConfig: info.getSupportsconfig(),
+      initialConfig,
+      policies: info.getPoliciesList().map((p): PolicyInfo => {
+        const schema = p.getConfigschema();
+        return {
+          name: p.getName(),
+          displayName: p.getDisplayname(),
+          description: p.getDescription(),
+          enforcementLevel: level(p.getEnforcementlevel()),
+          severity: SEVERITIES[p.getSeverity()] ?? "",
+          remediationSteps: p.getRemediationSteps(),
+          type:
+            p.getPolicyType() === pb.PolicyType.POLICY_TYPE_RESOURCE
+              ? "resource"
+              : p.getPolicyType() === pb.PolicyType.POLICY_TYPE_STACK
+                ? "stack"
+                : "unknown",
+          ...(schema
+            ? {
+                configSchema: {
+                  properties: (schema.getProperties()?.toJavaScript() ?? {}) as Record<string, Record<string, unknown>>,
+                  required: schema.getRequiredList(),
+                },
+              }
+            : {}),
+        };
+      }),
+    };
+  }
+
+  /** Configure with a config map as the CLI sends it (see `reconcileConfig`). */
+  async configure(config: Record<string, PolicyConfig>): Promise<void> {
+    const req = new pb.ConfigureAnalyzerRequest();
+    for (const [name, c] of Object.entries(config)) {
+      const pc = new pb.PolicyConfig();
+      pc.setEnforcementlevel(LEVELS[c.enforcementLevel ?? "advisory"]);
+      pc.setProperties(Struct.fromJavaScript(toJson(c.properties ?? {}) as Record<string, never>));
+      req.getPolicyconfigMap().set(name, pc);
+    }
+    await this.call((cb) => this.client.configure(req, cb));
+  }
+
+  async analyze(resource: AnalyzerResourceInput): Promise<AnalyzeResult> {
+    const req = new pb.AnalyzeRequest();
+    req.setUrn(resource.urn);
+    req.setType(resource.type);
+    req.setName(resource.name);
+    req.setProperties(marshalProperties(resource));
+    req.setOptions(resourceOptions(resource));
+    return response(await this.call<pb.AnalyzeResponse>((cb) => this.client.analyze(req, cb)));
+  }
+
+  async analyzeStack(resources: AnalyzerResourceInput[]): Promise<AnalyzeResult> {
+    const req = new pb.AnalyzeStackRequest();
+    req.setResourcesList(
+      resources.map((r) => {
+        const ar = new pb.AnalyzerResource();
+        ar.setUrn(r.urn);
+        ar.setType(r.type);
+        ar.setName(r.name);
+        ar.setProperties(marshalProperties(r));
+        ar.setOptions(resourceOptions(r));
+        ar.setParent(r.parent ?? "");
+        ar.setDependenciesList(r.dependencies ?? []);
+        for (const [key, urns] of Object.entries(r.propertyDependencies ?? {})) {
+          if (urns.length === 0) continue;
+          const deps = new pb.AnalyzerPropertyDependencies();
+          deps.setUrnsList(urns);
+          ar.getPropertydependenciesMap().set(key, deps);
+        }
+        return ar;
+      }),
+    );
+    return response(await this.call<pb.AnalyzeResponse>((cb) => this.client.analyzeStack(req, cb)));
+  }
+
+  /** Stop the pack (the CLI kills the plugin when the operation ends). */
+  async stop(): Promise<void> {
+    this.client.close();
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), 2_000);
+      this.child.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.child.kill("SIGTERM");
+    });
+  }
+
+  private call<T>(invoke: (cb: (err: grpc.ServiceError | null, res: T) => void) => unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+      invoke((err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+}
+
+/**
+ * The config the CLI hands Configure: each policy's enforcement level and the `default` of every
+ * property of its configSchema, then the pack's initial config, then the user's config
+ * (`--policy-pack-config` file: `{"<policy>": "<level>" | {"enforcementLevel"?, ...properties}}`,
+ * `all` setting every level). Returns the config and the validation errors the CLI would refuse.
+ */
+export function reconcileConfig(
+  info: AnalyzerInfo,
+  userConfig: Record<string, unknown> = {},
+): { config: Record<string, PolicyConfig>; errors: string[] } {
+  const result: Record<string, PolicyConfig> = {};
+  for (const p of info.policies) {
+    const properties: Record<string, unknown> = {};
+    for (const [k, schema] of Object.entries(p.configSchema?.properties ?? {})) {
+      if ("default" in schema) properties[k] = schema["default"];
+    }
+    result[p.name] = { enforcementLevel: p.enforcementLevel, properties };
+  }
+  const errors: string[] = [];
+  const apply = (config: Record<string, PolicyConfig>) => {
+    const all = config["all"]?.enforcementLevel;
+    if (all) for (const c of Object.values(result)) c.enforcementLevel = all;
+    for (const [name, given] of Object.entries(config)) {
+      if (name === "all") continue;
+      const target = result[name] ?? { properties: {} };
+      result[name] = target;
+      if (given.enforcementLevel) target.enforcementLevel = given.enforcementLevel;
+      target.properties = { ...target.properties, ...(given.properties ?? {}) };
+    }
+  };
+  apply(info.initialConfig);
+  apply(normalizeUserConfig(userConfig, errors));
+  for (const p of info.policies) errors.push(...validate(p, result[p.name]?.properties ?? {}));
+  return { config: result, errors };
+}
+
+function normalizeUserConfig(config: Record<string, unknown>, errors: string[]): Record<string, PolicyConfig> {
+  const out: Record<string, PolicyConfig> = {};
+  for (const [name, value] of Object.entries(config)) {
+    if (typeof value === "string") {
+      if (isLevel(value)) out[name] = { enforcementLevel: value };
+      else errors.push(`${name}: "${value}" is not a valid enforcement level`);
+    } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const { enforcementLevel, ...properties } = value as Record<string, unknown>;
+      if (enforcementLevel !== undefined && !isLevel(enforcementLevel))
+        errors.push(`${name}: ${JSON.stringify(enforcementLevel)} is not a valid enforcement level`);
+      out[name] = { ...(isLevel(enforcementLevel) ? { enforcementLevel } : {}), properties };
+    } else errors.push(`${name}: must be an enforcement level or an object`);
+  }
+  return out;
+}
+
+/** The checks of the config's JSON schema that the pack's schemas use (type, enum, bounds, required). */
+function validate(p: PolicyInfo, props: Record<string, unknown>): string[] {
+  const errors: string[] = [];
+  for (const key of p.configSchema?.required ?? []) if (!(key in props)) errors.push(`${p.name}: ${key} is required`);
+  for (const [key, value] of Object.entries(props)) {
+    const schema = p.configSchema?.properties[key];
+    if (!schema) continue;
+    const type = schema["type"];
+    const ok =
+      type === undefined ||
+      (type === "integer" && Number.isInteger(value)) ||
+      (type === "number" && typeof value === "number") ||
+      (type === "string" && typeof value === "string") ||
+      (type === "boolean" && typeof value === "boolean") ||
+      (type === "array" && Array.isArray(value)) ||
+      (type === "object" && value !== null && typeof value === "object" && !Array.isArray(value));
+    if (!ok) errors.push(`${p.name}: ${key}: Invalid type. Expected: ${String(type)}, given: ${JSON.stringify(value)}`);
+    const values = schema["enum"];
+    if (Array.isArray(values) && !values.includes(value)) errors.push(`${p.name}: ${key} must be one of ${values.join(", ")}`);
+    if (typeof value === "number") {
+      if (typeof schema["minimum"] === "number" && value < schema["minimum"])
+        errors.push(`${p.name}: ${key} must be ≥ ${schema["minimum"]}`);
+      if (typeof schema["maximum"] === "number" && value > schema["maximum"])
+        errors.push(`${p.name}: ${key} must be ≤ ${schema["maximum"]}`);
+    }
+  }
+  return errors;
+}
+
+const LEVEL_NAMES: EnforcementLevel[] = ["advisory", "mandatory", "disabled", "remediate"];
+const LEVELS: Record<EnforcementLevel, pb.EnforcementLevel> = {
+  advisory: pb.EnforcementLevel.ADVISORY,
+  mandatory: pb.EnforcementLevel.MANDATORY,
+  disabled: pb.EnforcementLevel.DISABLED,
+  remediate: pb.EnforcementLevel.REMEDIATE,
+};
+const SEVERITIES: Severity[] = ["", "low", "medium", "high", "critical"];
+
+function level(value: pb.EnforcementLevel): EnforcementLevel {
+  return LEVEL_NAMES[value] ?? "advisory";
+}
+
+function isLevel(value: unknown): value is EnforcementLevel {
+  return typeof value === "string" && (LEVEL_NAMES as string[]).includes(value);
+}
+
+function response(res: pb.AnalyzeResponse): AnalyzeResult {
+  return {
+    diagnostics: res.getDiagnosticsList().map((d) => ({
+      policyName: d.getPolicyname(),
+      policyPackName: d.getPolicypackname(),
+      policyPackVersion: d.getPolicypackversion(),
+      description: d.getDescription(),
+      message: d.getMessage(),
+      enforcementLevel: level(d.getEnforcementlevel()),
+      urn: d.getUrn(),
+      severity: SEVERITIES[d.getSeverity()] ?? "",
+    })),
+    notApplicable: res.getNotApplicableList().map((n) => ({ policyName: n.getPolicyName(), reason: n.getReason() })),
+  };
+}
+
+function resourceOptions(r: AnalyzerResourceInput): pb.AnalyzerResourceOptions {
+  const opts = new pb.AnalyzerResourceOptions();
+  opts.setProtect(r.protect ?? false);
+  opts.setParent(r.parent ?? "");
+  opts.setCustomtimeouts(new pb.AnalyzerResourceOptions.CustomTimeouts());
+  return opts;
+}
+
+/** MarshalProperties(KeepUnknowns, KeepSecrets, SkipInternalKeys): unknowns stay sentinels, secrets are wrapped. */
+function marshalProperties(r: AnalyzerResourceInput): Struct {
+  const secret = new Set(r.secretProps ?? []);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(r.props)) {
+    if (key.startsWith("__") || value === undefined) continue;
+    const json = toJson(value);
+    out[key] = secret.has(key) ? { [SIG_KEY]: SECRET_SIG, value: json } : json;
+  }
+  return Struct.fromJavaScript(out as Record<string, never>);
+}
+
+/** Plain JSON for a protobuf Struct: undefined keys dropped, non-finite numbers null. */
+function toJson(value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "number") return Number.isFinite(value) ? value : null;
+  if (typeof value === "string" || typeof value === "boolean") return value;
+  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : toJson(v)));
+  if (typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJson(v);
+    return out;
+  }
+  return String(value);
+}
+
+/** PulumiPolicy.yaml `runtime.options` become `-<key>=<value>` arguments. */
+function runtimeOptionArgs(packDir: string): string[] {
+  try {
+    const project = parse(readFileSync(path.join(packDir, "PulumiPolicy.yaml"), "utf8")) as { runtime?: unknown };
+    const options =
+      typeof project.runtime === "object" && project.runtime !== null
+        ? (project.runtime as { options?: Record<string, unknown> }).options
+        : undefined;
+    return Object.entries(options ?? {}).flatMap(([k, v]) =>
+      v === undefined || v === null || String(v) === "" ? [] : [`-${k}=${String(v)}`],
+    );
+  } catch {
+    return [];
+  }
+}
+
+function readPort(child: ChildProcess, stderr: string[], timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    const fail = (why: string) => {
+      cleanup();
+      child.kill("SIGKILL");
+      reject(new Error(`the policy pack did not start: ${why}\n${stderr.slice(-40).join("\n")}`));
+    };
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString("utf8");
+      const newline = buffer.indexOf("\n");
+      if (newline < 0) return;
+      const first = buffer.slice(0, newline).trim();
+      const port = Number(first);
+      cleanup();
+      if (!/^\d+$/.test(first) || !(port > 0 && port < 65536)) {
+        fail(`its first line of output should be the port of its gRPC server, got ${JSON.stringify(first.slice(0, 200))}`);
+        return;
+      }
+      // Keep draining stdout: a pack that prints would otherwise block on a full pipe.
+      child.stdout?.on("data", () => {});
+      resolve(port);
+    };
+    const onExit = (code: number | null, signal: string | null) => fail(`it exited (${signal ?? `code ${code}`}) before printing its port`);
+    const timer = setTimeout(() => fail(`no port after ${timeoutMs} ms`), timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.off("exit", onExit);
+    };
+    child.stdout?.on("data", onData);
+    child.once("exit", onExit);
+  });
+}

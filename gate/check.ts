@@ -1,0 +1,183 @@
+/**
+ * `npm run check -- --stack <name> [--json] [--policy-config <file>] [--update]`
+ *
+ * The pull-request gate without cloud credentials or a Pulumi CLI: runs the program for
+ * `Pulumi.<name>.yaml` under the SDK's mocks (preview mode, as `pulumi preview`), starts the policy
+ * pack exactly as the CLI does and feeds it the resource graph (gate/analyzer-client.ts), prints
+ * the resources and the violations, and exits 1 on any mandatory violation (2 when it cannot run).
+ */
+import * as path from "node:path";
+import { Command, CommanderError } from "commander";
+import { type Diagnostic, PolicyPackProcess } from "./analyzer-client";
+import { analyzeResources, defaultPolicyConfigFile, POLICY_PACK_DIR, readPolicyConfigFile, toAnalyzerResource } from "./policy-run";
+import { type MockRunResult, type RegisteredResource, runStackUnderMocks } from "./run-under-mocks";
+import { REPO_ROOT, readStackFile } from "./stack-file";
+
+export interface CheckOptions {
+  stack: string;
+  json?: boolean;
+  /** A `--policy-pack-config` file; defaults to policies/config/<stack>.json when it exists. */
+  policyConfig?: string;
+  /** Run as `pulumi up` would (computed outputs known) instead of preview. */
+  update?: boolean;
+}
+
+export interface CheckReport {
+  stack: string;
+  policyConfigFile: string | undefined;
+  resources: { urn: string; type: string; name: string; parent: string; dependencies: string[]; props: Record<string, unknown> }[];
+  diagnostics: { policy: string; level: string; urn: string; message: string }[];
+  mandatory: number;
+  advisory: number;
+  timings: { programMs: number; packStartMs: number; analyzeMs: number; totalMs: number };
+}
+
+export async function check(options: CheckOptions): Promise<CheckReport> {
+  const started = Date.now();
+  const stackFile = readStackFile(options.stack);
+  const configFile = options.policyConfig ?? defaultPolicyConfigFile(options.stack);
+  const userConfig = configFile ? readPolicyConfigFile(configFile) : {};
+  const preview = !options.update;
+
+  // The pack starts (ts-node) while the program runs under mocks: two processes, two cores.
+  let packStartMs = 0;
+  const packPromise = PolicyPackProcess.start({
+    packDir: POLICY_PACK_DIR,
+    stack: stackFile.stack,
+    project: stackFile.project,
+    dryRun: preview,
+    stackConfig: stackFile.config,
+    stackConfigSecretKeys: stackFile.secretKeys,
+  }).then((pack) => {
+    packStartMs = Date.now() - started;
+    return pack;
+  });
+  packPromise.catch(() => {});
+  let run: MockRunResult;
+  let programMs: number;
+  try {
+    run = await runStackUnderMocks(options.stack, () => loadProgram()(), { preview });
+    programMs = Date.now() - started;
+  } catch (err) {
+    await packPromise.then((p) => p.stop()).catch(() => {});
+    throw new CheckError(`the program failed for stack ${options.stack}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const pack = await packPromise;
+  try {
+    const analyzeStart = Date.now();
+    const result = await analyzeResources(pack, run.resources.map(toAnalyzerResource), { userConfig });
+    const analyzeMs = Date.now() - analyzeStart;
+    const diagnostics = result.diagnostics.map(shortDiagnostic);
+    return {
+      stack: options.stack,
+      policyConfigFile: configFile ? path.relative(REPO_ROOT, configFile) : undefined,
+      resources: run.resources.map(describeResource),
+      diagnostics,
+      mandatory: diagnostics.filter((d) => d.level === "mandatory").length,
+      advisory: diagnostics.filter((d) => d.level === "advisory").length,
+      timings: { programMs, packStartMs, analyzeMs, totalMs: Date.now() - started },
+    };
+  } finally {
+    await pack.stop();
+  }
+}
+
+export class CheckError extends Error {
+  override name = "CheckError";
+}
+
+/** The program entry, loaded lazily so that `--help` and argument errors stay instant. */
+function loadProgram(): () => Record<string, unknown> {
+  const { runProgram } = require("../infra/program") as { runProgram: () => Record<string, unknown> };
+  return runProgram;
+}
+
+function describeResource(r: RegisteredResource): CheckReport["resources"][number] {
+  return { urn: r.urn, type: r.type, name: r.name, parent: r.parent, dependencies: r.dependencies, props: r.props };
+}
+
+function shortDiagnostic(d: Diagnostic): CheckReport["diagnostics"][number] {
+  // The SDK prefixes the policy's description; the table and JSON keep the specific message.
+  const prefix = `${d.description}\n`;
+  const message = d.message.startsWith(prefix) ? d.message.slice(prefix.length) : d.message;
+  return { policy: d.policyName, level: d.enforcementLevel, urn: d.urn, message };
+}
+
+export function renderTable(report: CheckReport): string {
+  const lines: string[] = [];
+  const nameOf = new Map(report.resources.map((r) => [r.urn, `${r.type} ${r.name}`]));
+  const rows = report.resources.map((r) => [r.type, r.name, nameOf.get(r.parent)?.split(" ").pop() ?? ""]);
+  lines.push(`Stack ${report.stack}: ${report.resources.length} resources (program under mocks, preview)`);
+  lines.push(...table(["TYPE", "NAME", "PARENT"], rows));
+  lines.push("");
+  if (report.diagnostics.length === 0) lines.push("Policy violations: none");
+  else {
+    lines.push("Policy violations:");
+    const sorted = [...report.diagnostics].sort((a, b) => (a.level === b.level ? 0 : a.level === "mandatory" ? -1 : 1));
+    for (const d of sorted) {
+      lines.push(`  [${d.level}] ${d.policy}  (${nameOf.get(d.urn) ?? (d.urn || "stack")})`);
+      for (const line of d.message.split("\n")) lines.push(`      ${line}`);
+    }
+  }
+  lines.push("");
+  const config = report.policyConfigFile ? ` with ${report.policyConfigFile}` : " with the pack's defaults";
+  lines.push(
+    `${report.mandatory} mandatory, ${report.advisory} advisory${config}; ${(report.timings.totalMs / 1000).toFixed(1)} s` +
+      (report.mandatory > 0 ? " — FAILED" : " — passed"),
+  );
+  return lines.join("\n");
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const fmt = (cells: string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}`.trimEnd();
+  return [fmt(header), ...rows.map(fmt)];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name("npm run check --")
+    .description("Run the program for Pulumi.<stack>.yaml under mocks and check it with the model-cache-contract policy pack.")
+    .requiredOption("--stack <name>", "the stack whose Pulumi.<name>.yaml to check (dev, prod)")
+    .option("--json", "print {resources, diagnostics} as JSON")
+    .option("--policy-config <file>", "a policy pack config file (default: policies/config/<stack>.json if present)")
+    .option("--update", "run the program as `pulumi up` would (computed outputs known) instead of preview")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  let opts: { stack: string; json?: boolean; policyConfig?: string; update?: boolean };
+  try {
+    opts = program.parse(argv, { from: "user" }).opts();
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  try {
+    const report = await check({
+      stack: opts.stack,
+      ...(opts.json ? { json: true } : {}),
+      ...(opts.policyConfig ? { policyConfig: path.resolve(opts.policyConfig) } : {}),
+      ...(opts.update ? { update: true } : {}),
+    });
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ resources: report.resources, diagnostics: report.diagnostics }, null, 2)}\n`);
+    } else process.stdout.write(`${renderTable(report)}\n`);
+    return report.mandatory > 0 ? 1 : 0;
+  } catch (err) {
+    process.stderr.write(`check: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // The SDK keeps handles open after a mock run; leave once the report is written.
+      setImmediate(() => process.exit(code));
+    },
+    (err) => {
+      process.stderr.write(`check: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(2);
+    },
+  );
+}

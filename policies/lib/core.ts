@@ -1,0 +1,31 @@
+/**
+ * The project's contract and sizing modules, as the pack uses them: the one place the pack imports
+ * core from, so the rules never restate a rule of the contract (and `npm run policy:bundle`, which
+ * copies core next to the pack for `pulumi policy publish`, rewrites only this file).
+ */
+export { canonicalJson, sha256Hex } from "../../components/core/canonical-json";
+export { builtinCatalog, type CatalogEntry } from "../../components/core/catalog";
+export {
+  CACHE_ENV_KEYS,
+  COMMIT_RE,
+  cachePaths,
+  DEFAULT_MOUNT_PATH,
+  HUB_TOKEN_ENV_KEYS,
+  HUB_TOKEN_FILE_NAMES,
+  HUB_TOKEN_PATH_HINTS,
+  isPathUnder,
+  isTruthyEnvValue,
+  LABELS,
+  LEGACY_CACHE_ENV_KEYS,
+  MANIFEST_ENV,
+  OFFLINE_ENV,
+  OFFLINE_ENV_KEYS,
+  REQUIRED_CACHE_ENV_KEYS,
+  ROLES,
+  type Role,
+  SHA1_RE,
+  SHA256_RE,
+} from "../../components/core/contract";
+export { type Manifest, type ManifestModel, ManifestSchema, manifestDigest, unverifiedFiles } from "../../components/core/manifest";
+export { parseQuantity, quantityToMiB } from "../../components/core/quantity";
+export { computeMemorySizing, DEFAULT_HEADROOM, MAX_HEADROOM, type MemorySizing, SizingError } from "../../components/core/sizing";

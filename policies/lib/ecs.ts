@@ -1,0 +1,214 @@
+/**
+ * AWS ECS task definitions (`aws:ecs/taskDefinition:TaskDefinition`) → Workload. The containers
+ * live in `containerDefinitions`, a JSON string; each container carries its own contract labels
+ * in `dockerLabels` (a task may hold the downloader and its consumers).
+ */
+import { at, bool, isObj, list, num, type Obj, obj, str, stringMap, UNKNOWN, type Unknown, type Value } from "./values";
+import type { Container, EnvSource, EnvVar, Mount, StartupGrace, Volume, Workload } from "./workload";
+
+export const ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
+export const EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem";
+export const EFS_ACCESS_POINT = "aws:efs/accessPoint:AccessPoint";
+
+/** Container definitions larger than this are not parsed (ECS itself caps a task definition at 64 KiB). */
+const MAX_DEFINITIONS_CHARS = 4 * 1024 * 1024;
+
+export function readEcsTaskDefinition(urn: string, name: string, props: Obj): Workload {
+  const family = str(props["family"]);
+  const display = typeof family === "string" ? family : name;
+  const problems: string[] = [];
+  const volumes = new Map<string, Volume>();
+  const volumeItems = list(props["volumes"]);
+  if (volumeItems === UNKNOWN) problems.push("volumes is unknown during preview");
+  else
+    volumeItems.forEach((v, i) => {
+      addVolume(volumes, v, i);
+    });
+
+  const definitions = parseDefinitions(props["containerDefinitions"], problems);
+  const containers = definitions.map((d, i) => readContainer(d, i));
+  expandVolumesFrom(definitions, containers);
+
+  const taskMemory = props["memory"];
+  let taskMemoryMiB: Workload["taskMemoryMiB"];
+  if (taskMemory === UNKNOWN) taskMemoryMiB = UNKNOWN;
+  else if (taskMemory !== undefined && taskMemory !== null) {
+    const n = num(taskMemory);
+    taskMemoryMiB = typeof n === "number" && n > 0 ? n : "invalid";
+  }
+
+  return {
+    urn,
+    type: ECS_TASK_DEFINITION,
+    name: display,
+    family: "ecs",
+    kind: "TaskDefinition",
+    labels: stringMap(props["tags"]),
+    containers,
+    volumes,
+    ...(taskMemoryMiB === undefined ? {} : { taskMemoryMiB }),
+    problems,
+  };
+}
+
+function parseDefinitions(value: Value | undefined, problems: string[]): Value[] {
+  if (value === UNKNOWN) {
+    problems.push("containerDefinitions is unknown during preview");
+    return [];
+  }
+  if (Array.isArray(value)) return value;
+  if (typeof value !== "string") {
+    if (value !== undefined && value !== null) problems.push("containerDefinitions is neither a JSON string nor a list");
+    return [];
+  }
+  if (value.length > MAX_DEFINITIONS_CHARS) {
+    problems.push(`containerDefinitions is ${value.length} characters long; not parsed`);
+    return [];
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    problems.push(`containerDefinitions is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    problems.push("containerDefinitions is not a JSON list of container definitions");
+    return [];
+  }
+  return parsed.map((d) => toValue(d, 0));
+}
+
+function toValue(input: unknown, depth: number): Value {
+  if (input === null || typeof input === "boolean" || typeof input === "string") return input;
+  if (typeof input === "number") return Number.isFinite(input) ? input : null;
+  if (depth > 64 || typeof input !== "object") return null;
+  if (Array.isArray(input)) return input.map((v) => toValue(v, depth + 1));
+  const out: Obj = {};
+  for (const [k, v] of Object.entries(input)) out[k] = toValue(v, depth + 1);
+  return out;
+}
+
+function addVolume(volumes: Map<string, Volume>, v: Value, i: number): void {
+  const name = str(at(v, "name"));
+  if (typeof name !== "string") return;
+  const where = `volumes[${i}] "${name}"`;
+  const efs = obj(at(v, "efsVolumeConfiguration"));
+  if (efs !== undefined) {
+    const fs = efs === UNKNOWN ? UNKNOWN : str(efs["fileSystemId"]);
+    const root = efs === UNKNOWN ? undefined : str(efs["rootDirectory"]);
+    const ref =
+      fs === UNKNOWN || root === UNKNOWN ? UNKNOWN : fs === undefined ? undefined : `efs:${fs}${root && root !== "/" ? `:${root}` : ""}`;
+    volumes.set(name, { name, kind: "efs", ref, where });
+    return;
+  }
+  const docker = obj(at(v, "dockerVolumeConfiguration"));
+  if (docker !== undefined) {
+    volumes.set(name, { name, kind: "ecs-docker-volume", ref: `ecs-docker-volume:${name}`, where });
+    return;
+  }
+  const host = str(at(v, "hostPath"));
+  if (host !== undefined) {
+    volumes.set(name, { name, kind: "host", ref: host === UNKNOWN ? UNKNOWN : `host:${host}`, where });
+    return;
+  }
+  // A volume with no source is a Docker-managed scratch volume that lives as long as the task.
+  volumes.set(name, { name, kind: "ephemeral", ref: undefined, where });
+}
+
+function readContainer(d: Value, index: number): Container {
+  const rawName = str(at(d, "name"));
+  const name = typeof rawName === "string" ? rawName : `containerDefinitions[${index}]`;
+  const env = new Map<string, EnvVar>();
+  for (const item of known(list(at(d, "environment")))) {
+    const key = str(at(item, "name"));
+    if (typeof key !== "string") continue;
+    const value = str(at(item, "value"));
+    env.set(key, { name: key, value: value ?? "" });
+  }
+  for (const item of known(list(at(d, "secrets")))) {
+    const key = str(at(item, "name"));
+    if (typeof key !== "string") continue;
+    const from = str(at(item, "valueFrom"));
+    env.set(key, { name: key, value: undefined, ref: `secrets valueFrom ${typeof from === "string" ? from : "?"}`, secretRef: true });
+  }
+  const envSources: EnvSource[] = known(list(at(d, "environmentFiles"))).map((f) => {
+    const value = str(at(f, "value"));
+    return { description: `environmentFiles ${typeof value === "string" ? value : "?"}`, secret: false };
+  });
+
+  const mounts: Mount[] = known(list(at(d, "mountPoints"))).flatMap((m, i): Mount[] => {
+    const volume = str(at(m, "sourceVolume"));
+    if (typeof volume !== "string") return [];
+    const path = str(at(m, "containerPath"));
+    return [
+      { volume, path: path === UNKNOWN ? UNKNOWN : (path ?? ""), readOnly: bool(at(m, "readOnly")) === true, where: `mountPoints[${i}]` },
+    ];
+  });
+
+  const memory = num(at(d, "memory"));
+  let gpus = 0;
+  for (const r of known(list(at(d, "resourceRequirements")))) {
+    if (str(at(r, "type")) === "GPU") gpus += Number(str(at(r, "value")) ?? 0) || 0;
+  }
+  const dependsOn = known(list(at(d, "dependsOn"))).flatMap((dep): { containerName: string; condition: string | Unknown }[] => {
+    const containerName = str(at(dep, "containerName"));
+    const condition = str(at(dep, "condition"));
+    return typeof containerName === "string" ? [{ containerName, condition: condition ?? "START" }] : [];
+  });
+  const labels = stringMap(at(d, "dockerLabels"));
+  const essential = bool(at(d, "essential"));
+
+  return {
+    name,
+    init: false,
+    index,
+    where: `containerDefinitions[${index}] "${name}"`,
+    env,
+    envUnknown: false,
+    envSources,
+    mounts,
+    mountsUnknown: false,
+    labels,
+    memoryLimitMiB: memory === UNKNOWN ? UNKNOWN : memory === undefined || memory <= 0 ? undefined : memory,
+    memoryLimitSource: "memory",
+    gpus,
+    gpuSource: 'resourceRequirements [{type: "GPU"}]',
+    startup: healthCheck(at(d, "healthCheck")),
+    // ECS: a container is essential unless it says otherwise.
+    essential: essential === undefined ? true : essential,
+    dependsOn,
+  };
+}
+
+function known(items: Value[] | Unknown): Value[] {
+  return items === UNKNOWN ? [] : items.filter((i) => i !== UNKNOWN && isObj(i));
+}
+
+/** `volumesFrom` mounts every volume of another container; read-write unless it says readOnly. */
+function expandVolumesFrom(definitions: Value[], containers: Container[]): void {
+  const byName = new Map(containers.map((c) => [c.name, c]));
+  definitions.forEach((d, i) => {
+    const target = containers[i];
+    if (!target) return;
+    known(list(at(d, "volumesFrom"))).forEach((vf, j) => {
+      const source = byName.get(String(str(at(vf, "sourceContainer")) ?? ""));
+      if (!source || source === target) return;
+      const readOnly = bool(at(vf, "readOnly")) === true;
+      for (const m of source.mounts) {
+        target.mounts.push({ ...m, readOnly, where: `volumesFrom[${j}] "${source.name}" (${m.where})` });
+      }
+    });
+  });
+}
+
+function healthCheck(value: Value | undefined): StartupGrace {
+  if (value === undefined || value === null) return { kind: "none", windowSeconds: undefined, detail: "no healthCheck" };
+  const start = num(at(value, "startPeriod"));
+  if (start === UNKNOWN) return { kind: "ecs-healthCheck", windowSeconds: UNKNOWN, detail: "healthCheck.startPeriod" };
+  return {
+    kind: "ecs-healthCheck",
+    windowSeconds: start ?? 0,
+    detail: start === undefined ? "healthCheck.startPeriod unset (0 s)" : `healthCheck.startPeriod ${start}`,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * How a rule becomes a policy of the pack.
+ *
+ * A rule checks one workload at a time (`checkWorkload`) and, where it needs the whole stack,
+ * the stack (`checkStack`). `defineRule` turns it into one policy that the CLI drives twice:
+ *
+ * - `validateResource` (the CLI's `Analyze`, once per resource): the workload as written, when it
+ *   carries a contract role label. Violations show next to the resource as soon as it is planned.
+ * - `validateStack` (the CLI's `AnalyzeStack`, once at the end): the same check with what only the
+ *   stack knows (a volume labelled as a cache elsewhere, the downloader of the cache), reporting
+ *   only what `validateResource` did not already report, plus the rule's stack-wide checks.
+ *
+ * `@pulumi/policy` (server.js: `isResourcePolicy`/`isStackPolicy` are independent tests, so
+ * `Analyze` runs `validateResource` and `AnalyzeStack` runs `validateStack` of the same policy)
+ * serves a policy that has both; `tests/policies` pins that behaviour.
+ *
+ * A rule never throws into the SDK (which would fail the whole preview): an error becomes an
+ * advisory diagnostic naming the rule. Findings are mandatory (at the policy's configured level:
+ * an organization may lower a policy to advisory or disable it) or advisory (always advisory).
+ */
+import type { ReportViolation, ResourceValidationPolicy, Severity, StackValidationPolicy } from "@pulumi/policy";
+import { z } from "zod";
+import { readWorkload } from "./read";
+import { buildStack, type PolicyResourceLike, type StackModel, type StackWorkload, toStackResource } from "./stack";
+import { materialize } from "./values";
+import { resourceView, type WorkloadView } from "./view";
+
+export type Level = "mandatory" | "advisory";
+
+export interface Finding {
+  level: Level;
+  message: string;
+}
+
+export const mandatory = (message: string): Finding => ({ level: "mandatory", message });
+export const advisory = (message: string): Finding => ({ level: "advisory", message });
+export const previewUnknown = (what: string): Finding =>
+  advisory(`can't check during preview: ${what} is unknown until the resources it depends on exist; the update checks it`);
+
+/** What a rule's workload check knows beyond the workload, in the stack half. */
+export interface StackContext {
+  stack: StackModel;
+  self: StackWorkload;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a rule may have any zod object as its config.
+export interface RuleSpec<S extends z.ZodObject<any> = z.ZodObject<Record<string, never>>> {
+  name: string;
+  description: string;
+  severity: Severity;
+  remediationSteps: string;
+  /** The rule's settings; every field has a default (the pack works with no config at all). */
+  config?: S;
+  checkWorkload?(view: WorkloadView, config: z.output<S>, context: StackContext | undefined): Finding[];
+  checkStack?(stack: StackModel, config: z.output<S>): { urn: string; finding: Finding }[];
+}
+
+export type PackPolicy = ResourceValidationPolicy & Pick<StackValidationPolicy, "validateStack">;
+
+/** The report function's object form (server.js `makeReportViolationFun`), which takes a level. */
+type ReportObject = (violation: { message: string; urn?: string; enforcementLevel?: "advisory" }) => void;
+
+// biome-ignore lint/suspicious/noExplicitAny: see RuleSpec.
+export function defineRule<S extends z.ZodObject<any>>(spec: RuleSpec<S>): PackPolicy {
+  const schema = (spec.config ?? z.object({})) as S;
+  const configSchema = jsonSchemaOf(schema);
+
+  const emit = (report: ReportViolation, urn: string, finding: Finding): void => {
+    if (finding.level === "mandatory") report(finding.message, urn);
+    else (report as unknown as ReportObject)({ message: `${spec.description}\n${finding.message}`, urn, enforcementLevel: "advisory" });
+  };
+  const guarded = (report: ReportViolation, urn: string, work: () => void): void => {
+    try {
+      work();
+    } catch (err) {
+      const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      emit(
+        report,
+        urn,
+        advisory(`internal error in the pack while checking this resource; nothing was checked. Please report it:\n${detail}`),
+      );
+    }
+  };
+  const readConfig = (raw: unknown, report: ReportViolation, urn: string): z.output<S> => {
+    const parsed = schema.safeParse(raw ?? {});
+    if (parsed.success) return parsed.data;
+    emit(
+      report,
+      urn,
+      advisory(
+        `the policy's config is invalid (${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}); using defaults`,
+      ),
+    );
+    return schema.parse({});
+  };
+
+  const policy: PackPolicy = {
+    name: spec.name,
+    description: spec.description,
+    severity: spec.severity,
+    remediationSteps: spec.remediationSteps,
+    enforcementLevel: "mandatory",
+    ...(configSchema ? { configSchema } : {}),
+    validateResource: (args, report) => {
+      guarded(report, args.urn, () => {
+        if (!spec.checkWorkload) return;
+        const w = readWorkload(args.type, args.urn, args.name, materialize(args.props));
+        const view = w && resourceView(w);
+        if (!view) return;
+        const config = readConfig(args.getConfig(), report, args.urn);
+        for (const finding of dedupe(spec.checkWorkload(view, config, undefined))) emit(report, args.urn, finding);
+      });
+    },
+    validateStack: (args, report) => {
+      const anchor = args.resources[0]?.urn ?? "";
+      guarded(report, anchor, () => {
+        const stack = buildStack(args.resources.map((r) => toStackResource(r as unknown as PolicyResourceLike)));
+        const config = readConfig(args.getConfig(), report, anchor);
+        if (spec.checkWorkload) {
+          for (const self of stack.workloads) {
+            guarded(report, self.res.urn, () => {
+              const seen = new Set(
+                self.resourceView ? spec.checkWorkload?.(self.resourceView, config, undefined).map((f) => `${f.level}\n${f.message}`) : [],
+              );
+              for (const finding of dedupe(spec.checkWorkload?.(self.view, config, { stack, self }) ?? [])) {
+                if (!seen.has(`${finding.level}\n${finding.message}`)) emit(report, self.res.urn, finding);
+              }
+            });
+          }
+        }
+        if (spec.checkStack) for (const { urn, finding } of spec.checkStack(stack, config)) emit(report, urn, finding);
+      });
+    },
+  };
+  return policy;
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    const key = `${f.level}\n${f.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The config's JSON schema (draft-07, defaults included), as the CLI reads and validates it. */
+// biome-ignore lint/suspicious/noExplicitAny: see RuleSpec.
+function jsonSchemaOf(schema: z.ZodObject<any>): PackPolicy["configSchema"] {
+  if (Object.keys(schema.shape).length === 0) return undefined;
+  const json = z.toJSONSchema(schema, { target: "draft-7", io: "input" }) as { properties?: Record<string, object> };
+  return { properties: (json.properties ?? {}) as NonNullable<PackPolicy["configSchema"]>["properties"] };
+}

@@ -1,0 +1,46 @@
+/** consumer-gpu: a consumer requests a GPU, unless the pack is configured for CPU-only stacks. */
+import { z } from "zod";
+import { GPU_RESOURCE } from "../lib/kubernetes";
+import { defineRule, mandatory, previewUnknown } from "../lib/rule";
+import { UNKNOWN } from "../lib/values";
+import { servingContainers, type WorkloadView } from "../lib/view";
+import type { Family } from "../lib/workload";
+
+const config = z.object({
+  cpuMode: z.boolean().default(false).describe("The stacks this pack checks serve on CPU: consumers need no GPU (e.g. the dev stack)."),
+});
+
+export const consumerGpu = defineRule({
+  name: "consumer-gpu",
+  description: `A model-cache consumer requests a GPU (Docker gpus, Kubernetes ${GPU_RESOURCE} limit, ECS resourceRequirements GPU) unless the pack's config says CPU mode.`,
+  severity: "medium",
+  remediationSteps:
+    `Request a GPU for the serving container: Docker gpus: "all", Kubernetes resources.limits["${GPU_RESOURCE}"]: "1", ECS ` +
+    'resourceRequirements: [{type: "GPU", value: "1"}]. For CPU-only stacks set this policy\'s cpuMode: true in the policy pack config.',
+  config,
+  checkWorkload(view, cfg) {
+    if (cfg.cpuMode) return [];
+    const serving = servingContainers(view);
+    if (serving.length === 0) return [];
+    if (serving.some((cv) => cv.c.gpus === "all" || (typeof cv.c.gpus === "number" && cv.c.gpus > 0))) return [];
+    if (serving.some((cv) => cv.c.gpus === UNKNOWN)) return [previewUnknown(`the GPU request of ${label(view)}`)];
+    return [mandatory(`${label(view)} requests no GPU; ${fix(view.w.family)}, or set consumer-gpu's cpuMode: true for a CPU-only stack`)];
+  },
+});
+
+function label(view: WorkloadView): string {
+  if (view.w.family === "docker") return `container "${view.w.name}"`;
+  const names = servingContainers(view).map((cv) => `"${cv.c.name}"`);
+  return `${view.w.kind} "${view.w.name}" (container ${names.join(", ")})`;
+}
+
+function fix(family: Family): string {
+  switch (family) {
+    case "docker":
+      return 'set gpus: "all"';
+    case "kubernetes":
+      return `set resources.limits["${GPU_RESOURCE}"]: "1" on the serving container`;
+    case "ecs":
+      return 'add resourceRequirements: [{type: "GPU", value: "1"}] to the serving container';
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * measured-memory-limit: a consumer has a memory limit, at least the need the sizing module
+ * computes from the catalog's measurements for the models of its manifest, and (advisory) not
+ * far above it.
+ */
+import { z } from "zod";
+import { builtinCatalog, computeMemorySizing, DEFAULT_HEADROOM, type MemorySizing, SizingError } from "../lib/core";
+import { containerWhere } from "../lib/hints";
+import { type ManifestReading, manifestModelIds, readManifest } from "../lib/manifest";
+import { advisory, defineRule, type Finding, mandatory, previewUnknown, type StackContext } from "../lib/rule";
+import { UNKNOWN } from "../lib/values";
+import { type ContainerView, servingContainers, type WorkloadView } from "../lib/view";
+
+const config = z.object({
+  maxHeadroom: z
+    .number()
+    .min(1)
+    .max(4)
+    .default(1.5)
+    .describe("A limit above need × maxHeadroom is reported (advisory) as over-allocated memory."),
+  device: z
+    .enum(["auto", "cuda", "cpu"])
+    .default("auto")
+    .describe("Which measurements size the need: auto takes cuda when the consumer requests a GPU, else cpu."),
+  runtimeOverheadMiB: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe("Host memory of the serving runtime before any model is loaded; 0 uses the sizing module's figure for the device."),
+});
+
+export const measuredMemoryLimit = defineRule({
+  name: "measured-memory-limit",
+  description:
+    "A model-cache consumer has a memory limit of at least the need computed from the catalog's measurements for the models in its " +
+    "manifest (host peaks + runtime overhead), and (advisory) at most need × maxHeadroom.",
+  severity: "medium",
+  remediationSteps:
+    "Set the consumer's memory limit (Docker memory, Kubernetes resources.limits.memory, ECS memory) from the sizing module: the program's " +
+    "memorySizing output gives need and limit (need × headroom, 1.25 by default, rounded up to 64 MiB). A model the catalog has no " +
+    "measurement for must be measured and recorded in components/core/catalog first. GPU memory is not part of this limit.",
+  config,
+  checkWorkload(view, cfg, context) {
+    const serving = servingContainers(view);
+    if (serving.length === 0) return [];
+    const findings: Finding[] = [];
+    let total = 0;
+    let complete = true;
+    for (const cv of serving) {
+      const limit = limitOf(view, cv, serving.length);
+      const where = containerWhere(view, cv);
+      if (limit === UNKNOWN) {
+        findings.push(previewUnknown(`the memory limit of ${where}`));
+        complete = false;
+      } else if (limit === undefined) {
+        findings.push(
+          mandatory(`${where} has no memory limit (${cv.c.memoryLimitSource}); set it to the limit the sizing module computes`),
+        );
+        complete = false;
+      } else if (limit === "invalid") {
+        findings.push(
+          mandatory(`${where} has a memory limit (${cv.c.memoryLimitSource}) that is not a valid quantity; write it like 6144Mi`),
+        );
+        complete = false;
+      } else total += limit;
+    }
+    if (!complete) return findings;
+
+    const source = manifestOf(view, context);
+    if (source.state === "none") {
+      if (context)
+        findings.push(
+          advisory(`cannot size ${label(view)}: no manifest found (no MODEL_CACHE_MANIFEST on it or on its cache's downloader)`),
+        );
+      return findings;
+    }
+    if (source.state === "unknown") return [...findings, previewUnknown(`the manifest of ${label(view)}`)];
+    const device = deviceOf(view, cfg.device);
+    if (device === UNKNOWN) return [...findings, previewUnknown(`the GPU request of ${label(view)}`)];
+    const sizing = size(source.ids, device, cfg.runtimeOverheadMiB);
+    if (typeof sizing === "string") return [...findings, mandatory(`cannot size ${label(view)}: ${sizing}`)];
+    // needMiB does not depend on the headroom; limitMiB is what the program would set by default.
+    const suggested = sizing.limitMiB;
+    const breakdown = `${sizing.models.map((m) => `${m.id} ${m.hostPeakMiB}`).join(" + ")} + runtime ${sizing.runtimeOverheadMiB} MiB on ${device}`;
+    if (total < sizing.needMiB) {
+      findings.push(
+        mandatory(
+          `${label(view)} has a memory limit of ${fmt(total)} MiB, below the measured need of ${sizing.needMiB} MiB (${breakdown}); ` +
+            `set it to at least ${sizing.needMiB} MiB (${suggested} MiB at the default headroom ${DEFAULT_HEADROOM})`,
+        ),
+      );
+    } else if (total > sizing.needMiB * cfg.maxHeadroom) {
+      findings.push(
+        advisory(
+          `${label(view)} has a memory limit of ${fmt(total)} MiB, more than ${cfg.maxHeadroom} × the measured need of ${sizing.needMiB} MiB ` +
+            `(${breakdown}); ${suggested} MiB (headroom ${DEFAULT_HEADROOM}) leaves room for other workloads`,
+        ),
+      );
+    }
+    return findings;
+  },
+});
+
+function label(view: WorkloadView): string {
+  return view.w.family === "docker" ? `container "${view.w.name}"` : `${view.w.kind} "${view.w.name}"`;
+}
+
+function fmt(mib: number): string {
+  return Number.isInteger(mib) ? String(mib) : mib.toFixed(1);
+}
+
+/** A container's limit; on ECS a lone serving container may rely on the task's memory. */
+function limitOf(view: WorkloadView, cv: ContainerView, servingCount: number): number | typeof UNKNOWN | "invalid" | undefined {
+  const own = cv.c.memoryLimitMiB;
+  if (own !== undefined) return own;
+  if (view.w.family === "ecs" && servingCount === 1) return view.w.taskMemoryMiB;
+  return undefined;
+}
+
+type ManifestSource = { state: "none" } | { state: "unknown" } | { state: "ok"; ids: string[] };
+
+/** The models the consumer serves: its own inline manifest (a verify init container), else its cache's downloader's. */
+function manifestOf(view: WorkloadView, context: StackContext | undefined): ManifestSource {
+  const readings: ManifestReading[] = view.containers.map((cv) => readManifest(cv.c));
+  const own = pick(readings);
+  if (own.state !== "none" || !context) return own;
+  const keys = new Set(view.containers.flatMap((cv) => cv.cacheMounts.flatMap((m) => context.self.cacheOf.get(m.volume) ?? [])));
+  const downloaders = [...keys].flatMap((key) => context.stack.groups.get(key)?.downloaders ?? []);
+  const matching = downloaders.filter((d) => typeof view.manifestLabel !== "string" || d.view.manifestLabel === view.manifestLabel);
+  return pick((matching.length > 0 ? matching : downloaders).map((d) => readManifest(d.cv.c)));
+}
+
+function pick(readings: ManifestReading[]): ManifestSource {
+  for (const r of readings) if (r.state === "ok") return { state: "ok", ids: manifestModelIds(r.json) };
+  if (readings.some((r) => r.state === "unknown")) return { state: "unknown" };
+  return { state: "none" };
+}
+
+function deviceOf(view: WorkloadView, setting: "auto" | "cuda" | "cpu"): "cuda" | "cpu" | typeof UNKNOWN {
+  if (setting !== "auto") return setting;
+  const gpus = servingContainers(view).map((cv) => cv.c.gpus);
+  if (gpus.some((g) => g === "all" || (typeof g === "number" && g > 0))) return "cuda";
+  if (gpus.some((g) => g === UNKNOWN)) return UNKNOWN;
+  return "cpu";
+}
+
+function size(ids: string[], device: "cuda" | "cpu", overhead: number): MemorySizing | string {
+  const catalog = new Map(builtinCatalog().map((e) => [e.id, e]));
+  const missing = ids.filter((id) => !catalog.has(id));
+  if (missing.length > 0) {
+    return `${missing.map((id) => `"${id}"`).join(", ")} ${missing.length === 1 ? "is" : "are"} not in the catalog, so nothing measured ${missing.length === 1 ? "its" : "their"} memory; measure and add ${missing.length === 1 ? "it" : "them"} to components/core/catalog`;
+  }
+  try {
+    return computeMemorySizing({
+      models: ids.map((id) => catalog.get(id) as NonNullable<ReturnType<typeof catalog.get>>),
+      device,
+      headroom: DEFAULT_HEADROOM,
+      ...(overhead > 0 ? { runtimeOverheadMiB: overhead } : {}),
+    });
+  } catch (err) {
+    if (err instanceof SizingError) return err.message;
+    throw err;
+  }
+}
