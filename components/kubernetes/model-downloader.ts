@@ -145,7 +145,9 @@ export class ModelDownloader extends pulumi.ComponentResource {
         parent: this,
         dependsOn: args.dependsOn ?? [],
         // The name is fixed by the digest: replacing the same digest's Job (after a failure, or a new
-        // image) must delete the old one first. A new digest is a new name and a new Job.
+        // image) must delete the old one first. A new digest is a new name and a new Job. The
+        // engine deletes a delete-before-replace resource's dependents first only when one of their
+        // inputs comes from it; the Deployment only `dependsOn` the Job, so it is never taken down.
         deleteBeforeReplace: true,
         customTimeouts: {
           create: `${args.activeDeadlineSeconds + AWAIT_MARGIN_SECONDS}s`,

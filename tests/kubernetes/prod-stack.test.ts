@@ -277,6 +277,9 @@ describe("the model service Deployment", () => {
   it("depends on the download Job (and the claim): it is created or rolled only after the Job completed", () => {
     expect(deployment.dependencies).toContain(job.urn);
     expect(deployment.dependencies).toContain(pvc.urn);
+    // Ordering only: no input comes from the Job, so replacing the Job (delete-before-replace)
+    // never makes the engine delete the Deployment first.
+    for (const deps of Object.values(deployment.propertyDependencies)) expect(deps).not.toContain(job.urn);
     expect(run.outputs["deploymentName"]).toBe(objOf(deployment)["metadata"]["name"]);
   });
 
