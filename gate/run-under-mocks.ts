@@ -6,7 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks.js";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
-import { readStackFile, type StackFileConfig } from "./stack-file";
+import { CONFIG_NAMESPACE, parseStackConfig, type StackConfig } from "../infra/config";
+import { requiredSecretKeys, SECRET_KEYS } from "../infra/pulumi-config";
+import { readStackFile, SECRET_PLACEHOLDER, type StackFileConfig } from "./stack-file";
 
 export interface RegisteredResource {
   urn: string;
@@ -33,6 +35,8 @@ export interface MockRunOptions {
   config?: Record<string, string>;
   /** Keys of `config` that are secrets. */
   secretKeys?: string[];
+  /** Stand a placeholder in for secrets the program requires but the stack file lacks (default true). */
+  placeholderSecrets?: boolean;
   /** Outputs the mocks report for a resource (e.g. a downloader's exit code), by type then name. */
   outputs?: (args: MockResourceArgs) => Record<string, unknown> | undefined;
 }
@@ -41,6 +45,18 @@ export interface MockRunResult {
   stack: StackFileConfig;
   resources: RegisteredResource[];
   outputs: Record<string, unknown>;
+}
+
+function placeholderSecrets(config: Record<string, string>): string[] {
+  let parsed: StackConfig;
+  try {
+    parsed = parseStackConfig(config, SECRET_KEYS);
+  } catch {
+    return []; // the program reports the config error itself
+  }
+  return requiredSecretKeys(parsed)
+    .map((name) => `${CONFIG_NAMESPACE}:${name}`)
+    .filter((key) => config[key] === undefined);
 }
 
 /** Outputs a real provider computes that programs read back. */
@@ -65,7 +81,15 @@ export async function runStackUnderMocks(
 ): Promise<MockRunResult> {
   const stack = readStackFile(stackName);
   const preview = options.preview ?? false;
-  pulumi.runtime.setAllConfig({ ...stack.config, ...options.config }, [...stack.secretKeys, ...(options.secretKeys ?? [])]);
+  const config = { ...stack.config, ...options.config };
+  const secretKeys = [...stack.secretKeys, ...(options.secretKeys ?? [])];
+  // No secret is ever decrypted here; the ones the program requires get a placeholder, like
+  // the secure values of the stack file itself.
+  for (const key of options.placeholderSecrets === false ? [] : placeholderSecrets(config)) {
+    config[key] = SECRET_PLACEHOLDER;
+    secretKeys.push(key);
+  }
+  pulumi.runtime.setAllConfig(config, secretKeys);
 
   const mocks: pulumi.runtime.Mocks = {
     newResource(args: MockResourceArgs): MockResourceResult {

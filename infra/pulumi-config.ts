@@ -13,6 +13,15 @@ export interface LoadedConfig {
   kubeconfig?: pulumi.Output<string>;
 }
 
+/**
+ * Secrets the program cannot run without for this config (the cluster's kubeconfig on target
+ * kubernetes, unless the ambient one is used). A hermetic preview (the `check` gate) has no
+ * secrets at all, so it stands a placeholder in for exactly these.
+ */
+export function requiredSecretKeys(config: StackConfig): (typeof SECRET_KEYS)[number][] {
+  return config.target === "kubernetes" && !config.useAmbientKubeconfig ? ["kubeconfig"] : [];
+}
+
 /** The stack's config as the engine hands it to the program, validated. */
 export function loadStackConfig(): LoadedConfig {
   const config = parseStackConfig(pulumi.runtime.allConfig(), SECRET_KEYS);

@@ -96,7 +96,7 @@ describe("kubernetes config errors name the key, the bad value and the fix", () 
 
 describe("the cluster's kubeconfig", () => {
   const runWithout = (config: Record<string, string> = {}, secretKeys: string[] = []) =>
-    runStackUnderMocks("prod", () => runProgram() as unknown as Record<string, unknown>, { config, secretKeys });
+    runStackUnderMocks("prod", () => runProgram() as unknown as Record<string, unknown>, { config, secretKeys, placeholderSecrets: false });
 
   it("is required, with the command that sets it; nothing is registered without it", async () => {
     const failure = (await runWithout().then(
