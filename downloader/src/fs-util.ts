@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, readlink, rename, rm, symlink } from "node:fs/promises";
+import { dirname } from "node:path";
+
+export function randomSuffix(): string {
+  return randomBytes(8).toString("hex");
+}
+
+/** Write a file so readers see the old content or the new one, never a mix: temp file, fsync, rename. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${randomSuffix()}.tmp`;
+  const handle = await open(temp, "wx", 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Write only when the content differs, so a warm run writes nothing. */
+export async function writeFileIfChanged(path: string, data: string): Promise<boolean> {
+  if ((await readFileOrUndefined(path)) === data) return false;
+  await writeFileAtomic(path, data);
+  return true;
+}
+
+export async function readFileOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if (isErrno(error, "ENOENT", "ENOTDIR", "EISDIR")) return undefined;
+    throw error;
+  }
+}
+
+export async function readlinkOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await readlink(path);
+  } catch (error) {
+    // EINVAL: the path exists but is not a symlink.
+    if (isErrno(error, "ENOENT", "ENOTDIR", "EINVAL")) return undefined;
+    throw error;
+  }
+}
+
+/** Point `path` at `target` atomically (symlink under a temp name, then rename over the old entry). */
+export async function symlinkAtomic(target: string, path: string): Promise<void> {
+  if ((await readlinkOrUndefined(path)) === target) return;
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${randomSuffix()}.tmp`;
+  await symlink(target, temp);
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** Make a rename inside `dir` durable (best effort: some file systems refuse to fsync a directory). */
+export async function fsyncDir(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, "r");
+    await handle.sync();
+  } catch {
+    // EINVAL/EISDIR on some network file systems: the rename is still atomic, only less durable.
+  } finally {
+    await handle?.close();
+  }
+}
+
+export function isErrno(error: unknown, ...codes: string[]): boolean {
+  return !!error && typeof error === "object" && "code" in error && codes.includes(String((error as { code: unknown }).code));
+}

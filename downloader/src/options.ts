@@ -1,0 +1,99 @@
+/** Command-line options and environment, validated with zod into the settings each command uses. */
+import { isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+import { DEFAULT_HUB_ENDPOINT, HUB_ENDPOINT_ENV, HUB_TOKEN_ENV_KEYS } from "../../components/core/contract.js";
+import { UsageError } from "./errors.js";
+import { DEFAULT_LOCK_STALE_MS } from "./lock.js";
+import type { ProgressMode } from "./progress.js";
+
+export const CONCURRENCY_ENV = "MODEL_CACHE_CONCURRENCY";
+/** How long a dead downloader's lock blocks others (ms, at least 2000): tests shorten it. */
+export const LOCK_STALE_ENV = "MODEL_CACHE_LOCK_STALE_MS";
+export const CACHE_DIR_ENV = "HF_HUB_CACHE";
+
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const RawOptionsSchema = z.object({
+  manifest: z.string().min(1).optional(),
+  cache: z.string().min(1).optional(),
+  json: z.boolean().default(false),
+  progress: z.enum(["auto", "bars", "lines", "none"]).default("auto"),
+  progressInterval: z.coerce.number().positive().max(3600).default(10),
+  concurrency: intIn(1, 64).optional(),
+  retries: intIn(0, 100).default(5),
+  timeout: z.coerce.number().positive().max(3600).default(60),
+  backoff: intIn(0, 600_000).default(500),
+  fsync: z.boolean().default(true),
+  deep: z.boolean().default(false),
+  yes: z.boolean().default(false),
+});
+
+const EnvSchema = z.object({
+  [CONCURRENCY_ENV]: intIn(1, 64).optional(),
+  [LOCK_STALE_ENV]: intIn(2000, 3_600_000).optional(),
+  [HUB_ENDPOINT_ENV]: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL")
+    .optional(),
+});
+
+export interface Settings {
+  manifestFile: string | undefined;
+  root: string;
+  json: boolean;
+  progress: ProgressMode;
+  progressIntervalMs: number;
+  concurrency: number;
+  retries: number;
+  timeoutMs: number;
+  backoffMs: number;
+  durable: boolean;
+  deep: boolean;
+  yes: boolean;
+  endpoint: string;
+  token: string | undefined;
+  lockStaleMs: number;
+}
+
+/** Merge commander's options with the environment; every error names the flag or variable. */
+export function resolveSettings(raw: Record<string, unknown>, env: Record<string, string | undefined>): Settings {
+  const options = RawOptionsSchema.safeParse(raw);
+  if (!options.success) {
+    const issue = options.error.issues[0]!;
+    throw new UsageError(`--${kebab(String(issue.path[0]))}: ${issue.message}`);
+  }
+  const envValues = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsedEnv = EnvSchema.safeParse(envValues);
+  if (!parsedEnv.success) {
+    const issue = parsedEnv.error.issues[0]!;
+    throw new UsageError(`environment variable ${String(issue.path[0])}: ${issue.message}`);
+  }
+  const o = options.data;
+  const e = parsedEnv.data;
+  const cache = o.cache ?? env[CACHE_DIR_ENV];
+  if (!cache) throw new UsageError(`no cache directory: pass --cache DIR or set ${CACHE_DIR_ENV}`);
+  const root = isAbsolute(cache) ? cache : resolve(cache);
+  const token = HUB_TOKEN_ENV_KEYS.map((key) => env[key]?.trim()).find((value) => !!value);
+  return {
+    manifestFile: o.manifest,
+    root: root.replace(/\/+$/, "") || "/",
+    json: o.json,
+    progress: o.progress,
+    progressIntervalMs: o.progressInterval * 1000,
+    concurrency: o.concurrency ?? e[CONCURRENCY_ENV] ?? 4,
+    retries: o.retries,
+    timeoutMs: Math.round(o.timeout * 1000),
+    backoffMs: o.backoff,
+    durable: o.fsync,
+    deep: o.deep,
+    yes: o.yes,
+    endpoint: (e[HUB_ENDPOINT_ENV] ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, ""),
+    token,
+    lockStaleMs: e[LOCK_STALE_ENV] ?? DEFAULT_LOCK_STALE_MS,
+  };
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
