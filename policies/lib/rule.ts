@@ -101,16 +101,20 @@ export function defineRule<S extends z.ZodObject<any>>(spec: RuleSpec<S>): PackP
     remediationSteps: spec.remediationSteps,
     enforcementLevel: "mandatory",
     ...(configSchema ? { configSchema } : {}),
-    validateResource: (args, report) => {
-      guarded(report, args.urn, () => {
-        if (!spec.checkWorkload) return;
-        const w = readWorkload(args.type, args.urn, args.name, materialize(args.props));
-        const view = w && resourceView(w);
-        if (!view) return;
-        const config = readConfig(args.getConfig(), report, args.urn);
-        for (const finding of dedupe(spec.checkWorkload(view, config, undefined))) emit(report, args.urn, finding);
-      });
-    },
+    // Stack-only rules (no workload check) are stack policies: the CLI lists them as such.
+    ...(spec.checkWorkload
+      ? {
+          validateResource: (args, report) => {
+            guarded(report, args.urn, () => {
+              const w = readWorkload(args.type, args.urn, args.name, materialize(args.props));
+              const view = w && resourceView(w);
+              if (!view) return;
+              const config = readConfig(args.getConfig(), report, args.urn);
+              for (const finding of dedupe(workloadFindings(spec, view, config, undefined))) emit(report, args.urn, finding);
+            });
+          },
+        }
+      : {}),
     validateStack: (args, report) => {
       const anchor = args.resources[0]?.urn ?? "";
       guarded(report, anchor, () => {
@@ -120,9 +124,11 @@ export function defineRule<S extends z.ZodObject<any>>(spec: RuleSpec<S>): PackP
           for (const self of stack.workloads) {
             guarded(report, self.res.urn, () => {
               const seen = new Set(
-                self.resourceView ? spec.checkWorkload?.(self.resourceView, config, undefined).map((f) => `${f.level}\n${f.message}`) : [],
+                self.resourceView
+                  ? workloadFindings(spec, self.resourceView, config, undefined).map((f) => `${f.level}\n${f.message}`)
+                  : [],
               );
-              for (const finding of dedupe(spec.checkWorkload?.(self.view, config, { stack, self }) ?? [])) {
+              for (const finding of dedupe(workloadFindings(spec, self.view, config, { stack, self }))) {
                 if (!seen.has(`${finding.level}\n${finding.message}`)) emit(report, self.res.urn, finding);
               }
             });
@@ -133,6 +139,26 @@ export function defineRule<S extends z.ZodObject<any>>(spec: RuleSpec<S>): PackP
     },
   };
   return policy;
+}
+
+/** The rule's findings, plus what the reader could not read of a workload that is in scope. */
+// biome-ignore lint/suspicious/noExplicitAny: see RuleSpec.
+function workloadFindings<S extends z.ZodObject<any>>(
+  spec: RuleSpec<S>,
+  view: WorkloadView,
+  config: z.output<S>,
+  context: StackContext | undefined,
+): Finding[] {
+  const findings = spec.checkWorkload?.(view, config, context) ?? [];
+  const inScope = view.containers.some((cv) => cv.role !== "none") || context === undefined;
+  if (!inScope) return findings;
+  const what = `${view.w.kind} "${view.w.name}"`;
+  const unreadable = view.w.problems.map((problem) =>
+    problem.includes("unknown during preview")
+      ? previewUnknown(`${problem.replace(/ is unknown during preview$/, "")} of ${what}`)
+      : advisory(`cannot check ${what}: ${problem}`),
+  );
+  return [...findings, ...unreadable];
 }
 
 function dedupe(findings: Finding[]): Finding[] {

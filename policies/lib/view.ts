@@ -7,7 +7,7 @@
  * what only the whole stack tells (stack.ts): volumes that are a cache labelled elsewhere in the
  * stack, whatever the workload's own labels say.
  */
-import { LABELS, MANIFEST_ENV, type Role } from "./core";
+import { isTruthyEnvValue, LABELS, MANIFEST_ENV, type Role } from "./core";
 import type { Unknown } from "./values";
 import { type Container, cacheVolumesByEnv, containerLabels, labelOf, type Mount, roleOf, type Workload } from "./workload";
 
@@ -61,8 +61,15 @@ function containerRole(w: Workload, c: Container, cacheMounts: Mount[]): Contain
   if (role === "downloader") return "downloader";
   if (role === "service") {
     // The init-container pattern: a service pod whose init container fills the cache before the
-    // server starts. It carries the manifest and mounts the cache read-write; `verify` does not.
-    if (w.family === "kubernetes" && c.init && c.env.has(MANIFEST_ENV) && cacheMounts.some((m) => m.readOnly === false)) {
+    // server starts. It carries the manifest, mounts the cache read-write and reaches the hub;
+    // a `verify` init container runs offline (and is a consumer, held to read-only mounts).
+    if (
+      w.family === "kubernetes" &&
+      c.init &&
+      c.env.has(MANIFEST_ENV) &&
+      cacheMounts.some((m) => m.readOnly === false) &&
+      !isTruthyEnvValue(typeof c.env.get("HF_HUB_OFFLINE")?.value === "string" ? (c.env.get("HF_HUB_OFFLINE")?.value as string) : undefined)
+    ) {
       return "downloader";
     }
     return "consumer";
