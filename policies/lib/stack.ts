@@ -171,7 +171,9 @@ export function buildStack(input: readonly StackResource[]): StackModel {
   };
   const dependsOn = (from: string, to: string): boolean => {
     const deps = closure(from);
-    for (let cur: string | undefined = to; cur !== undefined; cur = byUrn.get(cur)?.parent) {
+    const visited = new Set<string>();
+    for (let cur: string | undefined = to; cur !== undefined && !visited.has(cur); cur = byUrn.get(cur)?.parent) {
+      visited.add(cur);
       const r = byUrn.get(cur);
       if (r?.type === ROOT_TYPE) break;
       if (deps.has(cur)) return true;
