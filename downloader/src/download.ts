@@ -60,8 +60,6 @@ interface FileOutcome {
 
 interface ModelRun {
   plan: ModelPlan;
-  controller: AbortController;
-  signal: AbortSignal;
   startedAt: number | undefined;
   endedAt: number | undefined;
   outcomes: FileOutcome[];
@@ -86,18 +84,7 @@ export async function runDownload(
   const onExternalAbort = () => all.abort(signal.reason);
   signal.addEventListener("abort", onExternalAbort, { once: true });
 
-  const runs: ModelRun[] = plans.map((plan) => {
-    const controller = new AbortController();
-    return {
-      plan,
-      controller,
-      signal: AbortSignal.any([all.signal, controller.signal]),
-      startedAt: undefined,
-      endedAt: undefined,
-      outcomes: [],
-      error: undefined,
-    };
-  });
+  const runs: ModelRun[] = plans.map((plan) => ({ plan, startedAt: undefined, endedAt: undefined, outcomes: [], error: undefined }));
 
   const inspections = await Promise.all(
     runs.map((run) => Promise.all(run.plan.targets.map((target) => inspectTarget(settings.root, target)))),
@@ -132,7 +119,7 @@ export async function runDownload(
       await forEachLimit(work, settings.concurrency, async (item) => {
         const { run, target } = item;
         const progress = tracked.get(item)!;
-        if (run.signal.aborted) {
+        if (all.signal.aborted) {
           progress.finish("skipped");
           return;
         }
@@ -143,17 +130,18 @@ export async function runDownload(
             http: client,
             reporter,
             progress,
-            signal: run.signal,
+            signal: all.signal,
           });
           run.outcomes.push(outcome);
           progress.finish(outcome.fetched > 0 ? "downloaded" : "verified local bytes");
         } catch (error) {
           progress.finish("failed");
-          const failure = run.signal.aborted && error === run.signal.reason ? undefined : toCliError(error);
+          // The other files go on (even this model's: they are kept for the next run), unless nothing can
+          // succeed any more: a full or read-only disk, or a signal.
+          const failure = all.signal.aborted && error === all.signal.reason ? undefined : toCliError(error);
           if (failure) {
             if (failure instanceof FilesystemError || failure instanceof InterruptedError) all.abort(failure);
             run.error ??= failure;
-            run.controller.abort(failure);
           }
         } finally {
           run.endedAt = Date.now();

@@ -1,0 +1,133 @@
+/** Real processes: kill -9 then resume, two downloaders on one cache, a cache this user cannot write. */
+import { chmod, mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { hubRepoFolder } from "../../components/core/contract.js";
+import { EXIT } from "../../downloader/src/exit-codes.js";
+import { collect, runCli, spawnCli, tempDir } from "./support/cli.js";
+import { COMMIT, type Fixture, REPO, setupFixture } from "./support/fixtures.js";
+import { FakeHub } from "./support/hub-server.js";
+
+const WEIGHTS_SIZE = 8 * 1024 * 1024;
+const WEIGHTS = `${REPO}/model.safetensors`;
+
+let hub: FakeHub;
+let fixture: Fixture;
+let dir: { path: string; cleanup: () => Promise<void> };
+let cache: string;
+let manifestFile: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  hub = await FakeHub.start();
+  fixture = setupFixture(hub, { weightsSize: WEIGHTS_SIZE });
+});
+afterAll(() => hub.close());
+beforeEach(async () => {
+  dir = await tempDir();
+  cache = join(dir.path, "cache");
+  manifestFile = join(dir.path, "manifest.json");
+  await writeFile(manifestFile, JSON.stringify(fixture.manifest));
+  env = { HF_ENDPOINT: hub.endpoint, MODEL_CACHE_LOCK_STALE_MS: "2000" };
+  hub.requests.length = 0;
+  hub.throttle = undefined;
+});
+afterEach(() => dir.cleanup());
+
+const blobsDir = () => join(cache, hubRepoFolder(REPO), "blobs");
+const args = () => ["download", "-m", manifestFile, "-c", cache, "--progress", "lines", "--progress-interval", "0.2", "--backoff", "5"];
+
+async function partials(): Promise<{ name: string; size: number }[]> {
+  const names = await readdir(blobsDir()).catch(() => [] as string[]);
+  const out = [];
+  for (const name of names.filter((n) => n.endsWith(".incomplete"))) {
+    out.push({ name, size: (await stat(join(blobsDir(), name)).catch(() => ({ size: 0 }))).size });
+  }
+  return out;
+}
+
+describe("kill -9 in the middle of a download", () => {
+  it("leaves only blobs/<etag>.<random>.incomplete, and the next run resumes it with Range", async () => {
+    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 10 };
+    const child = spawnCli(args(), env);
+    const done = collect(child);
+    const etag = fixture.files["model.safetensors"]!.sha256;
+    let partial: { name: string; size: number } | undefined;
+    for (let i = 0; i < 400 && !partial; i++) {
+      await sleep(25);
+      partial = (await partials()).find((p) => p.name.startsWith(`${etag}.`) && p.size > 1024 * 1024);
+    }
+    expect(partial, "the download never got going").toBeDefined();
+    child.kill("SIGKILL");
+    await done;
+
+    const left = await partials();
+    expect(left).toHaveLength(1);
+    expect(left[0]!.name).toMatch(new RegExp(`^${etag}\\.[0-9a-f]{16}\\.incomplete$`));
+    const keptBytes = left[0]!.size;
+    expect(keptBytes).toBeLessThan(WEIGHTS_SIZE);
+    // Nothing a consumer reads: no blob under its final name, no snapshot entry, no ref.
+    expect(await readdir(blobsDir())).not.toContain(etag);
+    await expect(stat(join(cache, hubRepoFolder(REPO), "snapshots", COMMIT, "model.safetensors"))).rejects.toThrow();
+
+    hub.throttle = undefined;
+    hub.requests.length = 0;
+    const resumed = await runCli([...args(), "--json"], env);
+    expect(resumed.code).toBe(0);
+    const gets = hub.contentRequests(WEIGHTS);
+    expect(gets).toHaveLength(1);
+    expect(gets[0]!.range).toBe(`bytes=${keptBytes}-`);
+    expect(resumed.stderr).toContain(`resuming at byte ${keptBytes}`);
+    expect(resumed.json?.models[0]?.fetchedBytes).toBeLessThan(
+      fixture.data["tokenizer/vocab.txt"]!.length + WEIGHTS_SIZE - keptBytes + 10_000,
+    );
+    expect(await partials()).toEqual([]);
+    expect((await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache], env)).code).toBe(0);
+  });
+});
+
+describe("two downloaders on one cache", () => {
+  it("both succeed, each blob is fetched once, the cache verifies", async () => {
+    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 25 };
+    const first = collect(spawnCli(args(), env));
+    // Start the second while the first is in the middle of the big blob: it must wait, then reuse it.
+    for (let i = 0; i < 400 && (await partials()).length === 0; i++) await sleep(25);
+    const second = collect(spawnCli(args(), env));
+    const results = await Promise.all([first, second]);
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    expect(hub.contentRequests(WEIGHTS)).toHaveLength(1);
+    expect(hub.contentRequests("plain/tiny.pt")).toHaveLength(1);
+    expect(results.some((r) => r.stderr.includes("another downloader"))).toBe(true);
+    expect(await partials()).toEqual([]);
+    hub.throttle = undefined;
+    expect((await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache], env)).code).toBe(0);
+  });
+});
+
+describe("a cache directory the downloader cannot write", () => {
+  // As root, chmod does not stop writes: run the CLI as the image's uid instead.
+  const asUser = process.getuid?.() === 0 ? { uid: 1000, gid: 1000 } : {};
+
+  it("download: exit 6 with a plain message, nothing written", async () => {
+    await chmod(dir.path, 0o755);
+    await chmod(manifestFile, 0o644);
+    await mkdir(cache, { mode: 0o555 });
+    await chmod(cache, 0o555);
+    const result = await collect(spawnCli(args(), env, asUser));
+    expect(result.code).toBe(EXIT.filesystem);
+    const last = result.stderr.trimEnd().split("\n").at(-1) ?? "";
+    expect(last).toContain("model-cache download: FAILED (exit 6)");
+    expect(last).toMatch(/cannot write the cache .*(permission denied|read-only)/);
+    expect(await readdir(cache)).toEqual([]);
+  });
+
+  it("verify is read-only: it passes on a complete cache it cannot write", async () => {
+    expect((await runCli(args(), env)).code).toBe(0);
+    await chmod(dir.path, 0o755);
+    await chmod(manifestFile, 0o644);
+    await chmod(cache, 0o555);
+    const result = await collect(spawnCli(["verify", "-m", manifestFile, "-c", cache], env, asUser));
+    expect(result.code, result.stderr).toBe(0);
+  });
+});
