@@ -50,7 +50,8 @@ describe("downloader/Dockerfile", () => {
     expect(final).toContain(`USER ${CACHE_UID}:${CACHE_GID}`);
     expect(final).toContain('ENTRYPOINT ["model-cache"]');
     expect(final).toContain(`chown -R ${CACHE_UID}:${CACHE_GID} ${DEFAULT_MOUNT_PATH}`);
-    expect(final).toContain("COPY --from=build /src/dist/model-cache.cjs");
+    expect(final).toContain("COPY --from=build /src/dist/model-cache.cjs ./dist/model-cache.cjs");
+    expect(final).toContain("COPY --from=build /src/dist/model-cache.cjs.v8-cache");
     expect(final).not.toContain("node_modules");
     expect(final).not.toMatch(/npm (ci|install)/);
     expect(text).toContain("npm run build:downloader");
