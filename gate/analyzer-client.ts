@@ -17,15 +17,16 @@
  *
  * Used by the policy tests and by `npm run check`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
+import type { ChildProcess } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as pb from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { parse } from "yaml";
+import { type LaunchedPack, launchPolicyPack, type StartOptions } from "./pack-launch";
+
+export type { LaunchedPack, StartOptions } from "./pack-launch";
+export { launchPolicyPack } from "./pack-launch";
 
 /** The wire encoding of secrets (the SDK's rpc.ts specialSigKey / specialSecretSig). */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -92,24 +93,6 @@ export interface AnalyzerResourceInput {
   protect?: boolean;
 }
 
-export interface StartOptions {
-  /** The policy pack's directory (where PulumiPolicy.yaml is). */
-  packDir: string;
-  stack?: string;
-  project?: string;
-  organization?: string;
-  /** Preview (true) or update (false). */
-  dryRun?: boolean;
-  /** The stack's config, `namespace:key` → value, as the CLI passes it in PULUMI_CONFIG. */
-  stackConfig?: Record<string, string>;
-  stackConfigSecretKeys?: string[];
-  stackTags?: Record<string, string>;
-  /** How long the pack may take to print its port (cold ts-node type-checks every file). */
-  startTimeoutMs?: number;
-  /** Lines the pack writes to stderr (the CLI logs them). */
-  onStderr?: (line: string) => void;
-}
-
 export class PolicyPackProcess {
   private constructor(
     readonly child: ChildProcess,
@@ -118,47 +101,20 @@ export class PolicyPackProcess {
     private readonly stderr: string[],
   ) {}
 
+  /** Start the pack as the CLI does, wait for its port, and connect (Handshake, ConfigureStack). */
   static async start(options: StartOptions): Promise<PolicyPackProcess> {
-    const packDir = path.resolve(options.packDir);
-    const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir] });
-    const args = [runPolicyPack, "127.0.0.1:0", ".", ...runtimeOptionArgs(packDir)];
-    const dryRun = String(options.dryRun ?? true);
-    const env: Record<string, string | undefined> = { ...process.env };
-    const put = (key: string, value: string | undefined) => {
-      if (value) env[key] = value;
-    };
-    put("PULUMI_CONFIG", options.stackConfig ? JSON.stringify(options.stackConfig) : undefined);
-    put("PULUMI_NODEJS_ORGANIZATION", options.organization);
-    put("PULUMI_NODEJS_PROJECT", options.project);
-    put("PULUMI_NODEJS_STACK", options.stack);
-    put("PULUMI_NODEJS_DRY_RUN", dryRun);
-    put("PULUMI_ORGANIZATION", options.organization);
-    put("PULUMI_PROJECT", options.project);
-    put("PULUMI_STACK", options.stack);
-    put("PULUMI_DRY_RUN", dryRun);
+    return PolicyPackProcess.connect(launchPolicyPack(options), options);
+  }
 
-    const child = spawn(process.execPath, args, { cwd: packDir, env, stdio: ["ignore", "pipe", "pipe"] });
-    const stderr: string[] = [];
-    child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => {
-      for (const line of chunk.split(/\r?\n/)) {
-        if (line === "") continue;
-        stderr.push(line);
-        if (stderr.length > 200) stderr.shift();
-        options.onStderr?.(line);
-      }
-    });
-    const killOnExit = () => child.kill("SIGKILL");
-    process.once("exit", killOnExit);
-    child.once("exit", () => process.off("exit", killOnExit));
-
-    const port = await readPort(child, stderr, options.startTimeoutMs ?? 180_000);
+  /** Connect to a pack launched with `launchPolicyPack` (which needs none of the gRPC modules). */
+  static async connect(launched: LaunchedPack, options: StartOptions): Promise<PolicyPackProcess> {
+    const port = await launched.port;
     const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
       "grpc.max_receive_message_length": MAX_MESSAGE,
       "grpc.max_send_message_length": MAX_MESSAGE,
     });
-    const pack = new PolicyPackProcess(child, port, client, stderr);
-    await pack.handshake(packDir);
+    const pack = new PolicyPackProcess(launched.child, port, client, launched.stderr);
+    await pack.handshake(launched.packDir);
     if (options.stack !== undefined) await pack.configureStack(options);
     return pack;
   }
@@ -457,55 +413,4 @@ function toJson(value: unknown): unknown {
     return out;
   }
   return String(value);
-}
-
-/** PulumiPolicy.yaml `runtime.options` become `-<key>=<value>` arguments. */
-function runtimeOptionArgs(packDir: string): string[] {
-  try {
-    const project = parse(readFileSync(path.join(packDir, "PulumiPolicy.yaml"), "utf8")) as { runtime?: unknown };
-    const options =
-      typeof project.runtime === "object" && project.runtime !== null
-        ? (project.runtime as { options?: Record<string, unknown> }).options
-        : undefined;
-    return Object.entries(options ?? {}).flatMap(([k, v]) =>
-      v === undefined || v === null || String(v) === "" ? [] : [`-${k}=${String(v)}`],
-    );
-  } catch {
-    return [];
-  }
-}
-
-function readPort(child: ChildProcess, stderr: string[], timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let buffer = "";
-    const fail = (why: string) => {
-      cleanup();
-      child.kill("SIGKILL");
-      reject(new Error(`the policy pack did not start: ${why}\n${stderr.slice(-40).join("\n")}`));
-    };
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString("utf8");
-      const newline = buffer.indexOf("\n");
-      if (newline < 0) return;
-      const first = buffer.slice(0, newline).trim();
-      const port = Number(first);
-      cleanup();
-      if (!/^\d+$/.test(first) || !(port > 0 && port < 65536)) {
-        fail(`its first line of output should be the port of its gRPC server, got ${JSON.stringify(first.slice(0, 200))}`);
-        return;
-      }
-      // Keep draining stdout: a pack that prints would otherwise block on a full pipe.
-      child.stdout?.on("data", () => {});
-      resolve(port);
-    };
-    const onExit = (code: number | null, signal: string | null) => fail(`it exited (${signal ?? `code ${code}`}) before printing its port`);
-    const timer = setTimeout(() => fail(`no port after ${timeoutMs} ms`), timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.stdout?.off("data", onData);
-      child.off("exit", onExit);
-    };
-    child.stdout?.on("data", onData);
-    child.once("exit", onExit);
-  });
 }

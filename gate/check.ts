@@ -8,10 +8,14 @@
  */
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
-import { type Diagnostic, PolicyPackProcess } from "./analyzer-client";
-import { analyzeResources, defaultPolicyConfigFile, POLICY_PACK_DIR, readPolicyConfigFile, toAnalyzerResource } from "./policy-run";
-import { type MockRunResult, type RegisteredResource, runStackUnderMocks } from "./run-under-mocks";
+// Only light modules load before the pack is launched: @pulumi/pulumi alone takes seconds to
+// load, in the gate (run-under-mocks, the program) as in the pack; both now load in parallel.
+import type { Diagnostic } from "./analyzer-client";
+import { launchPolicyPack } from "./pack-launch";
+import type { MockRunResult, RegisteredResource } from "./run-under-mocks";
 import { REPO_ROOT, readStackFile } from "./stack-file";
+
+const POLICY_PACK_DIR = path.join(REPO_ROOT, "policies");
 
 export interface CheckOptions {
   stack: string;
@@ -35,50 +39,59 @@ export interface CheckReport {
 export async function check(options: CheckOptions): Promise<CheckReport> {
   const started = Date.now();
   const stackFile = readStackFile(options.stack);
-  const configFile = options.policyConfig ?? defaultPolicyConfigFile(options.stack);
-  const userConfig = configFile ? readPolicyConfigFile(configFile) : {};
   const preview = !options.update;
-
-  // The pack starts (ts-node) while the program runs under mocks: two processes, two cores.
-  let packStartMs = 0;
-  const packPromise = PolicyPackProcess.start({
+  const packOptions = {
     packDir: POLICY_PACK_DIR,
     stack: stackFile.stack,
     project: stackFile.project,
     dryRun: preview,
     stackConfig: stackFile.config,
     stackConfigSecretKeys: stackFile.secretKeys,
-  }).then((pack) => {
-    packStartMs = Date.now() - started;
-    return pack;
-  });
-  packPromise.catch(() => {});
+  };
+  // The pack boots (node, ts-node, the pack) while this process loads the SDK and runs the program.
+  const launched = launchPolicyPack(packOptions);
+  let packStartMs = 0;
+  launched.port.then(
+    () => {
+      packStartMs = Date.now() - started;
+    },
+    () => {},
+  );
+  const { PolicyPackProcess } = require("./analyzer-client") as typeof import("./analyzer-client");
+  const { analyzeResources, defaultPolicyConfigFile, readPolicyConfigFile, toAnalyzerResource } =
+    require("./policy-run") as typeof import("./policy-run");
+  const configFile = options.policyConfig ?? defaultPolicyConfigFile(options.stack);
   let run: MockRunResult;
   let programMs: number;
   try {
-    run = await runStackUnderMocks(options.stack, () => loadProgram()(), { preview });
+    const userConfig = configFile ? readPolicyConfigFile(configFile) : {};
+    const { runStackUnderMocks } = require("./run-under-mocks") as typeof import("./run-under-mocks");
+    run = await runStackUnderMocks(options.stack, () => loadProgram()(), { preview }).catch((err: unknown) => {
+      throw new CheckError(`the program failed for stack ${options.stack}: ${err instanceof Error ? err.message : String(err)}`);
+    });
     programMs = Date.now() - started;
+    const pack = await PolicyPackProcess.connect(launched, packOptions);
+    try {
+      const analyzeStart = Date.now();
+      const result = await analyzeResources(pack, run.resources.map(toAnalyzerResource), { userConfig });
+      const analyzeMs = Date.now() - analyzeStart;
+      const diagnostics = result.diagnostics.map(shortDiagnostic);
+      return {
+        stack: options.stack,
+        policyConfigFile: configFile ? path.relative(REPO_ROOT, configFile) : undefined,
+        resources: run.resources.map(describeResource),
+        diagnostics,
+        mandatory: diagnostics.filter((d) => d.level === "mandatory").length,
+        advisory: diagnostics.filter((d) => d.level === "advisory").length,
+        timings: { programMs, packStartMs, analyzeMs, totalMs: Date.now() - started },
+      };
+    } finally {
+      await pack.stop();
+    }
   } catch (err) {
-    await packPromise.then((p) => p.stop()).catch(() => {});
-    throw new CheckError(`the program failed for stack ${options.stack}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const pack = await packPromise;
-  try {
-    const analyzeStart = Date.now();
-    const result = await analyzeResources(pack, run.resources.map(toAnalyzerResource), { userConfig });
-    const analyzeMs = Date.now() - analyzeStart;
-    const diagnostics = result.diagnostics.map(shortDiagnostic);
-    return {
-      stack: options.stack,
-      policyConfigFile: configFile ? path.relative(REPO_ROOT, configFile) : undefined,
-      resources: run.resources.map(describeResource),
-      diagnostics,
-      mandatory: diagnostics.filter((d) => d.level === "mandatory").length,
-      advisory: diagnostics.filter((d) => d.level === "advisory").length,
-      timings: { programMs, packStartMs, analyzeMs, totalMs: Date.now() - started },
-    };
-  } finally {
-    await pack.stop();
+    launched.child.kill("SIGKILL");
+    if (err instanceof CheckError) throw err;
+    throw new CheckError(`${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -158,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(opts.policyConfig ? { policyConfig: path.resolve(opts.policyConfig) } : {}),
       ...(opts.update ? { update: true } : {}),
     });
+    if (process.env["MODEL_CACHE_CHECK_TIMINGS"]) process.stderr.write(`check timings: ${JSON.stringify(report.timings)}\n`);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ resources: report.resources, diagnostics: report.diagnostics }, null, 2)}\n`);
     } else process.stdout.write(`${renderTable(report)}\n`);

@@ -6,20 +6,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { analyzeResources, defaultPolicyConfigFile, readPolicyConfigFile, toAnalyzerResource } from "../../gate/policy-run";
-import { type MockRunOptions, runStackUnderMocks } from "../../gate/run-under-mocks";
+import { runStackUnderMocks } from "../../gate/run-under-mocks";
 import { runProgram } from "../../infra/program";
 import { summarize, usePack } from "./support/pack";
 
 const h = usePack({ configure: false });
 
-/** The prod stack file cannot hold its kubeconfig secret; a placeholder stands in, as in a hermetic preview. */
-const PROD_SECRETS: MockRunOptions = {
-  config: { "model-cache:kubeconfig": "apiVersion: v1\nkind: Config\n" },
-  secretKeys: ["model-cache:kubeconfig"],
-};
-
-async function checkWrittenStack(stack: string, preview: boolean, options: MockRunOptions = {}) {
-  const run = await runStackUnderMocks(stack, () => runProgram() as unknown as Record<string, unknown>, { ...options, preview });
+/** The stack file as written (the gate stands a placeholder in for the kubeconfig secret it cannot hold). */
+async function checkWrittenStack(stack: string, preview: boolean) {
+  const run = await runStackUnderMocks(stack, () => runProgram() as unknown as Record<string, unknown>, { preview });
   const file = defaultPolicyConfigFile(stack);
   const result = await analyzeResources(h.pack, run.resources.map(toAnalyzerResource), {
     userConfig: file ? readPolicyConfigFile(file) : {},
@@ -37,7 +32,7 @@ describe("the dev stack as written", () => {
 
 describe("the prod stack as written", () => {
   it.each([true, false])("passes; SigLIP's unverified files are advisory (preview: %s)", async (preview) => {
-    const { run, result } = await checkWrittenStack("prod", preview, PROD_SECRETS);
+    const { run, result } = await checkWrittenStack("prod", preview);
     expect(run.resources.map((r) => r.type)).toEqual(
       expect.arrayContaining([
         "kubernetes:apps/v1:Deployment",
