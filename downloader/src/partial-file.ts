@@ -14,7 +14,7 @@ import { type ContentHasher, hashOpenFile } from "./hashing.js";
 
 const SUFFIX = ".incomplete";
 /** Pause the socket when this many received bytes wait for the disk: memory stays flat whatever the file size. */
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
 
 export class PartialFile {
   private closed = false;
