@@ -159,7 +159,8 @@ export interface StatusHints {
 export function statusError(response: HttpResponse, hints: StatusHints): NetworkError {
   const { status } = response;
   response.body.resume();
-  const prefix = `HTTP ${status} for ${hints.what} (${redact(response.url)})`;
+  const errorCode = response.headers["x-error-code"];
+  const prefix = `HTTP ${status}${typeof errorCode === "string" ? ` ${errorCode}` : ""} for ${hints.what} (${redact(response.url)})`;
   if (status >= 500 || status === 408 || status === 429) {
     return new NetworkError(prefix, true, { retryAfterMs: retryAfterMs(response.headers) });
   }

@@ -87,6 +87,26 @@ describe("kill -9 in the middle of a download", () => {
   });
 });
 
+describe("SIGTERM", () => {
+  it("stops with exit 143, keeps the partial download, releases its locks", async () => {
+    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 10 };
+    const child = spawnCli(args(), env);
+    const done = collect(child);
+    for (let i = 0; i < 400 && !(await partials()).some((p) => p.size > 512 * 1024); i++) await sleep(25);
+    child.kill("SIGTERM");
+    const result = await done;
+    expect(result.code).toBe(EXIT.terminated);
+    expect(result.stderr.trimEnd().split("\n").at(-1)).toContain("interrupted by SIGTERM; partial downloads are kept");
+    expect((await partials()).length).toBe(1);
+    expect(await readdir(join(cache, ".model-cache", "locks"))).toEqual([]);
+    hub.throttle = undefined;
+    const resumed = await runCli(args(), env);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).not.toContain("another downloader");
+    expect(resumed.stderr).toContain("resuming at byte");
+  });
+});
+
 describe("two downloaders on one cache", () => {
   it("both succeed, each blob is fetched once, the cache verifies", async () => {
     hub.throttle = { chunkBytes: 64 * 1024, delayMs: 25 };
