@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { type CheckReport, renderTable } from "../../gate/check";
 import { REPO_ROOT } from "../../gate/stack-file";
 
 function check(...args: string[]) {
@@ -62,5 +63,32 @@ describe("npm run check", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no stack file Pulumi\.nope\.yaml/);
     expect(check().code).toBe(2);
+  });
+});
+
+describe("the table", () => {
+  it("lists resources with their parents, then mandatory before advisory violations, then the verdict", () => {
+    const stack = "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev";
+    const svc = "urn:pulumi:dev::p::docker:index/container:Container::svc";
+    const report: CheckReport = {
+      stack: "dev",
+      policyConfigFile: undefined,
+      resources: [
+        { urn: stack, type: "pulumi:pulumi:Stack", name: "p-dev", parent: "", dependencies: [], props: {} },
+        { urn: svc, type: "docker:index/container:Container", name: "svc", parent: stack, dependencies: [], props: {} },
+      ],
+      diagnostics: [
+        { policy: "unified-cache-env", level: "advisory", urn: svc, message: "no TRANSFORMERS_CACHE" },
+        { policy: "consumer-offline", level: "mandatory", urn: svc, message: "line one\nline two" },
+      ],
+      mandatory: 1,
+      advisory: 1,
+      timings: { programMs: 1, packStartMs: 1, analyzeMs: 1, totalMs: 1234 },
+    };
+    const text = renderTable(report);
+    expect(text).toMatch(/docker:index\/container:Container\s+svc\s+p-dev/);
+    expect(text.indexOf("[mandatory] consumer-offline")).toBeLessThan(text.indexOf("[advisory] unified-cache-env"));
+    expect(text).toMatch(/ {6}line one\n {6}line two/);
+    expect(text).toMatch(/1 mandatory, 1 advisory with the pack's defaults; 1\.2 s — FAILED$/);
   });
 });
