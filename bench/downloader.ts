@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { BUILTIN_CATALOG } from "../components/core/catalog/models.js";
 import { hubRepoFolder } from "../components/core/contract.js";
@@ -23,6 +23,8 @@ const COMMIT = "b".repeat(40);
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Which parts to run: BENCH_PARTS=a,b,c (a includes d). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? "a,b,c").split(","));
 
 interface Timed {
   seconds: number;
@@ -307,14 +309,22 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   const started = performance.now();
   try {
-    console.log(`model-cache downloader bench (node ${process.version}, ${RUNS} runs where repeated), work dir ${work}`);
-    await benchOneFile(work, hub, lines);
-    console.log(lines.slice(-2).join("\n"));
-    await benchEightFiles(work, hub, lines);
-    console.log(lines.slice(-2).join("\n"));
+    const load = () => loadavg()[0]!.toFixed(2);
+    console.log(`model-cache downloader bench (node ${process.version}, ${RUNS} runs where repeated), work dir ${work}, load ${load()}`);
+    if (PARTS.has("a")) {
+      await benchOneFile(work, hub, lines);
+      console.log(lines.slice(-2).join("\n"));
+    }
+    if (PARTS.has("b")) {
+      await benchEightFiles(work, hub, lines);
+      console.log(lines.slice(-2).join("\n"));
+    }
     await rm(join(work, "serve"), { recursive: true, force: true });
-    await benchSeedCache(work, lines);
-    console.log(lines.slice(-3).join("\n"));
+    if (PARTS.has("c")) {
+      await benchSeedCache(work, lines);
+      console.log(lines.slice(-3).join("\n"));
+    }
+    lines.push(`1-minute load average at the end: ${load()} (2 vCPUs)`);
   } finally {
     await hub.close();
     await rm(work, { recursive: true, force: true });

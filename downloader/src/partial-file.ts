@@ -16,8 +16,15 @@ const SUFFIX = ".incomplete";
 /** Pause the socket when this many received bytes wait for the disk: memory stays flat whatever the file size. */
 const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
 
+/** With fsync on, flush to disk every this many bytes while downloading, so the final fsync has little left. */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
 export class PartialFile {
   private closed = false;
+  private syncing: Promise<void> | undefined;
+  private syncedUpTo = 0;
+  /** Set by a durable transfer: write back while receiving instead of all at the end. */
+  syncWhileWriting = false;
 
   private constructor(
     readonly path: string,
@@ -56,8 +63,10 @@ export class PartialFile {
   }
 
   async truncate(size: number): Promise<void> {
+    await this.syncing;
     await this.handle.truncate(size);
     this.size = size;
+    this.syncedUpTo = Math.min(this.syncedUpTo, size);
   }
 
   /** Hash the bytes already on disk (a resumed partial). */
@@ -93,6 +102,7 @@ export class PartialFile {
             written += bytesWritten;
           }
           this.size += bytes;
+          this.backgroundSync();
         } catch (error) {
           writeError = error;
           body.destroy();
@@ -136,9 +146,25 @@ export class PartialFile {
     if (streamError !== undefined) throw streamError;
   }
 
+  /** Start a datasync when enough bytes were written since the last one (never two at once). */
+  private backgroundSync(): void {
+    if (!this.syncWhileWriting || this.syncing || this.size - this.syncedUpTo < SYNC_EVERY_BYTES) return;
+    const upTo = this.size;
+    this.syncing = this.handle
+      .datasync()
+      .then(() => {
+        this.syncedUpTo = upTo;
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.syncing = undefined;
+      });
+  }
+
   /** fsync, close and rename into place: the final name only ever holds complete, verified bytes. */
   async commit(finalPath: string, durable: boolean): Promise<void> {
     try {
+      await this.syncing;
       await this.handle.chmod(0o644).catch(() => undefined);
       if (durable) await this.handle.sync();
     } finally {
@@ -150,6 +176,7 @@ export class PartialFile {
   }
 
   async discard(): Promise<void> {
+    await this.syncing;
     await this.close();
     await rm(this.path, { force: true });
   }
@@ -157,6 +184,7 @@ export class PartialFile {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.syncing;
     await this.handle.close();
   }
 }

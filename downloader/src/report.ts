@@ -64,7 +64,8 @@ export function failureLines(command: string, models: ModelReport[], exitCode: E
   if (exitCode === EXIT.ok) return [];
   const lines = [`model-cache ${command}: FAILED (exit ${exitCode}): ${bad.length} of ${models.length} models not ready`];
   for (const model of bad) {
-    lines.push(`  ${model.id}: ${model.reason ?? model.status}`);
+    const reason = model.reason ?? model.status;
+    lines.push(`  ${model.id}: ${reason.startsWith(`${model.id}: `) ? reason.slice(model.id.length + 2) : reason}`);
     for (const problem of (model.problems ?? []).slice(0, 5)) lines.push(`    ${problem.file}: ${problem.state}: ${problem.reason}`);
     if ((model.problems?.length ?? 0) > 5) lines.push(`    … and ${(model.problems?.length ?? 0) - 5} more files`);
   }

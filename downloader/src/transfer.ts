@@ -66,6 +66,7 @@ export async function transfer(spec: TransferSpec, ctx: TransferContext): Promis
   let fetched = 0;
   for (let pass = 1; ; pass++) {
     const partial = await PartialFile.open(spec.partialDir, spec.partialStem);
+    partial.syncWhileWriting = ctx.durable;
     try {
       const resumedFrom = partial.size;
       const outcome = await fill(partial, spec, ctx);
