@@ -105,8 +105,11 @@ function loadProgram(): () => Record<string, unknown> {
   return runProgram;
 }
 
-function describeResource(r: RegisteredResource): CheckReport["resources"][number] {
-  return { urn: r.urn, type: r.type, name: r.name, parent: r.parent, dependencies: r.dependencies, props: r.props };
+/** A resource for the report; secret inputs are masked (the report ends up in CI logs and artifacts). */
+export function describeResource(r: RegisteredResource): CheckReport["resources"][number] {
+  const secret = new Set(r.secretProps);
+  const props = Object.fromEntries(Object.entries(r.props).map(([k, v]) => [k, secret.has(k) ? "[secret]" : v]));
+  return { urn: r.urn, type: r.type, name: r.name, parent: r.parent, dependencies: r.dependencies, props };
 }
 
 function shortDiagnostic(d: Diagnostic): CheckReport["diagnostics"][number] {

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type CheckReport, renderTable } from "../../gate/check";
+import { type CheckReport, describeResource, renderTable } from "../../gate/check";
 import { REPO_ROOT } from "../../gate/stack-file";
 
 function check(...args: string[]) {
@@ -90,5 +90,25 @@ describe("the table", () => {
     expect(text.indexOf("[mandatory] consumer-offline")).toBeLessThan(text.indexOf("[advisory] unified-cache-env"));
     expect(text).toMatch(/ {6}line one\n {6}line two/);
     expect(text).toMatch(/1 mandatory, 1 advisory with the pack's defaults; 1\.2 s — FAILED$/);
+  });
+});
+
+describe("the report", () => {
+  it("masks secret inputs", () => {
+    const r = describeResource({
+      deleteBeforeReplace: false,
+      customTimeouts: undefined,
+      urn: "u",
+      type: "docker:index/container:Container",
+      name: "d",
+      custom: true,
+      parent: "",
+      dependencies: [],
+      propertyDependencies: {},
+      props: { envs: ["HF_TOKEN=hf_secret"], image: "x" },
+      secretProps: ["envs"],
+      provider: "",
+    });
+    expect(r.props).toEqual({ envs: "[secret]", image: "x" });
   });
 });
