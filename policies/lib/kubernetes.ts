@@ -119,8 +119,9 @@ function addPodVolume(volumes: Map<string, Volume>, v: Value, i: number, namespa
   const claim = obj(at(v, "persistentVolumeClaim"));
   if (claim !== undefined) {
     const claimName = claim === UNKNOWN ? UNKNOWN : str(claim["claimName"]);
+    // A namespace unknown during preview still names the claim: `pvc:*/<claim>` matches any namespace.
     const ref =
-      claimName === UNKNOWN || namespace === UNKNOWN ? UNKNOWN : claimName === undefined ? undefined : pvcRef(namespace, claimName);
+      claimName === UNKNOWN ? UNKNOWN : claimName === undefined ? undefined : pvcRef(namespace === UNKNOWN ? "*" : namespace, claimName);
     const readOnly = claim === UNKNOWN ? UNKNOWN : readOnlyOf(claim["readOnly"]);
     volumes.set(name, { name, kind: "pvc", ref, sourceReadOnly: readOnly, where });
     return;

@@ -390,6 +390,24 @@ describe("other workload kinds", () => {
     await expectOnly(s.all, "consumer-offline");
   });
 
+  it("a pod whose namespace is unknown during preview is still matched to the claim by name", async () => {
+    const s = base();
+    const debug: Resource = {
+      urn: urn(K8S.pod, "debug"),
+      type: K8S.pod,
+      name: "debug",
+      props: {
+        metadata: { name: "debug", namespace: UNKNOWN },
+        spec: {
+          containers: [{ name: "shell", image: "busybox", volumeMounts: [{ name: "m", mountPath: "/models" }] }],
+          volumes: [{ name: "m", persistentVolumeClaim: { claimName: CLAIM } }],
+        },
+      },
+    };
+    const result = await checkStack(h.pack, [...s.all, debug]);
+    expect(messages(result, "consumer-read-only-mount").join()).toMatch(/container "shell" of Pod "debug"/);
+  });
+
   it("unknown values during preview are advisory, never an error", async () => {
     const s = base();
     s.pvc.props["metadata"].name = UNKNOWN;
