@@ -62,9 +62,11 @@ export function parseHubHeaders(headers: IncomingHttpHeaders, ref: HubFileRef, r
   if (!rawEtag) throw new NetworkError(`${what}: the hub's answer has no ETag: cannot name the blob`, false);
   const etag = normalizeEtag(rawEtag);
   if (!ETAG_FILE_RE.test(etag)) throw new NetworkError(`${what}: the hub's ETag ${JSON.stringify(etag)} is not a usable blob name`, false);
-  const sizeText = header(headers, "x-linked-size") ?? header(headers, "content-length");
+  // A redirect's own Content-Length is its (empty) body's, not the file's.
+  const redirected = response !== undefined && response.status >= 300 && response.status < 400;
+  const sizeText = header(headers, "x-linked-size") ?? (redirected ? undefined : header(headers, "content-length"));
   const size = sizeText === undefined ? undefined : HeaderInt.safeParse(sizeText).data;
-  const lfs = header(headers, "x-linked-etag") !== undefined || (response !== undefined && response.status >= 300 && response.status < 400);
+  const lfs = header(headers, "x-linked-etag") !== undefined || redirected;
   return { commit, etag, size, lfs };
 }
 
