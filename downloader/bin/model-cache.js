@@ -6,6 +6,8 @@
 // The warm path (a complete cache) is mostly Node start-up and module initialisation, so the bundle is
 // compiled with the V8 code cache the build writes beside it (dist/model-cache.cjs.v8-cache, keyed by the
 // bundle's sha256; ignored when stale or from another Node version).
+// Room in libuv's pool for parallel file writes next to fsyncs and stats (read when the pool starts).
+process.env.UV_THREADPOOL_SIZE ??= "8";
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");

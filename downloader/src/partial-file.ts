@@ -18,6 +18,8 @@ const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
 
 /** With fsync on, flush to disk every this many bytes while downloading, so the final fsync has little left. */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+/** One background sync at a time in the process: each holds a libuv pool thread the writes need. */
+let backgroundSyncRunning = false;
 
 export class PartialFile {
   private closed = false;
@@ -148,8 +150,9 @@ export class PartialFile {
 
   /** Start a datasync when enough bytes were written since the last one (never two at once). */
   private backgroundSync(): void {
-    if (!this.syncWhileWriting || this.syncing || this.size - this.syncedUpTo < SYNC_EVERY_BYTES) return;
+    if (!this.syncWhileWriting || this.syncing || backgroundSyncRunning || this.size - this.syncedUpTo < SYNC_EVERY_BYTES) return;
     const upTo = this.size;
+    backgroundSyncRunning = true;
     this.syncing = this.handle
       .datasync()
       .then(() => {
@@ -158,6 +161,7 @@ export class PartialFile {
       .catch(() => undefined)
       .finally(() => {
         this.syncing = undefined;
+        backgroundSyncRunning = false;
       });
   }
 
