@@ -41,11 +41,6 @@ export function describeMount(m: Mount): string {
   return `${m.where} at ${path}${m.subPath ? ` (subPath ${m.subPath})` : ""}`;
 }
 
-/** "HF_HUB_OFFLINE" of container "x" of Deployment "y". */
-export function describeVar(v: WorkloadView, cv: ContainerView, name: string): string {
-  return `${name} of ${containerWhere(v, cv)}`;
-}
-
 export function containerWhere(v: WorkloadView, cv: ContainerView): string {
   const w = v.w;
   if (w.family === "docker") return `container "${w.name}"`;

@@ -22,10 +22,6 @@ const MAX_DEPTH = 64;
 /** Wider than this (per array or object) is cut, so one huge property cannot stall the pack. */
 const MAX_WIDTH = 10_000;
 
-export function isUnknown(value: unknown): value is Unknown {
-  return value === UNKNOWN;
-}
-
 /** Copy a (proxied) property bag into plain data; never throws. */
 export function materialize(input: unknown): Obj {
   const value = walk(input, 0);

@@ -4,7 +4,7 @@
  * Pod) or an ECS task definition. Readers (docker.ts, kubernetes.ts, ecs.ts) build it; rules only
  * ever see this shape, so a rule is written once for all families.
  */
-import { isPathUnder, LABELS, LEGACY_CACHE_ENV_KEYS, MANIFEST_ENV, REQUIRED_CACHE_ENV_KEYS, ROLES, type Role } from "./core";
+import { isPathUnder, LABELS, LEGACY_CACHE_ENV_KEYS, REQUIRED_CACHE_ENV_KEYS, ROLES, type Role } from "./core";
 import { UNKNOWN, type Unknown } from "./values";
 
 export type Family = "docker" | "kubernetes" | "ecs";
@@ -137,14 +137,6 @@ export function containerLabels(w: Workload, c: Container): Record<string, strin
   return w.labels;
 }
 
-export function envValue(c: Container, name: string): EnvVar | undefined {
-  return c.env.get(name);
-}
-
-export function hasManifest(c: Container): boolean {
-  return c.env.has(MANIFEST_ENV);
-}
-
 /** The cache roots a container's environment points at (known literal values only). */
 export function cacheRoots(c: Container): string[] {
   const roots = new Set<string>();
@@ -177,8 +169,4 @@ export function cacheVolumesByEnv(w: Workload): Set<string> {
   }
   for (const [name, volume] of w.volumes) if (!NON_STORAGE.has(volume.kind)) out.add(name);
   return out;
-}
-
-export function describeContainer(w: Workload, c: Container): string {
-  return w.family === "docker" ? `container "${w.name}"` : `${c.init ? "init container" : "container"} "${c.name}"`;
 }
