@@ -105,7 +105,7 @@ export async function runDownload(
   try {
     if (work.length > 0) {
       await ensureWritable(settings.root);
-      http = new HttpClient({
+      http = HttpClient.create({
         hubOrigin: new URL(settings.endpoint).origin,
         token: settings.token,
         timeoutMs: settings.timeoutMs,

@@ -3,9 +3,13 @@
  * hand so that the hub token is sent to the hub's origin only (never to the CDN host an LFS
  * file redirects to), and errors that never contain a header or a signed query string.
  */
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import type https from "node:https";
+import { createRequire } from "node:module";
 import { CliError, NetworkError } from "./errors.js";
+
+// A plain require, not import(): the bundle is compiled through vm.Script, which has no dynamic-import hook.
+const requireBuiltin = createRequire(__filename);
 
 export interface HttpClientOptions {
   /** The only origin (scheme, host, port) that ever receives `authorization: Bearer <token>`. */
@@ -36,7 +40,16 @@ export class HttpClient {
   /** Requests sent, by method: the warm-path tests assert there are none. */
   readonly sent = { HEAD: 0, GET: 0 };
 
-  constructor(private readonly options: HttpClientOptions) {
+  /** node:http and node:https are loaded here, on first need: a warm run never pays for them (nor TLS). */
+  static create(options: HttpClientOptions): HttpClient {
+    return new HttpClient(options, requireBuiltin("node:http"), requireBuiltin("node:https"));
+  }
+
+  private constructor(
+    private readonly options: HttpClientOptions,
+    private readonly http: typeof import("node:http"),
+    private readonly https: typeof import("node:https"),
+  ) {
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, scheduling: "lifo" as const };
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent(agentOptions);
@@ -89,7 +102,7 @@ export class HttpClient {
     }
     this.sent[method]++;
     return new Promise((resolve, reject) => {
-      const request = (isHttps ? https : http).request(url, {
+      const request = (isHttps ? this.https : this.http).request(url, {
         method,
         headers,
         agent: isHttps ? this.httpsAgent : this.httpAgent,

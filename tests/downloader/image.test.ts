@@ -1,16 +1,33 @@
 /** The image's build, checked without a Docker engine: the bundle and the Dockerfile's contract. */
-import { execFileSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { build, type Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CACHE_GID, CACHE_UID, DEFAULT_MOUNT_PATH } from "../../components/core/contract.js";
-import { REPO_ROOT, tempDir } from "./support/cli.js";
+import { collect, REPO_ROOT, tempDir } from "./support/cli.js";
+import { setupFixture } from "./support/fixtures.js";
+import { FakeHub } from "./support/hub-server.js";
 
 let dir: { path: string; cleanup: () => Promise<void> };
+let outfile: string;
+let metafile: Metafile;
 beforeAll(async () => {
   dir = await tempDir();
+  // The bundle as `npm run build:downloader` makes it, into <tmp>/dist as in the image.
+  outfile = join(dir.path, "dist", "model-cache.cjs");
+  const result = await build({
+    entryPoints: [join(REPO_ROOT, "downloader", "src", "cli.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    outfile,
+    metafile: true,
+    logLevel: "silent",
+  });
+  metafile = result.metafile;
 });
 afterAll(() => dir.cleanup());
 
@@ -19,24 +36,44 @@ describe("the downloader bundle (npm run build:downloader)", () => {
     const scripts = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
     expect(scripts["build:downloader"]).toContain("esbuild downloader/src/cli.ts --bundle --platform=node");
     expect(scripts.prepare).toBe("npm run build:downloader");
-    const outfile = join(dir.path, "model-cache.cjs");
-    const result = await build({
-      entryPoints: [join(REPO_ROOT, "downloader", "src", "cli.ts")],
-      bundle: true,
-      platform: "node",
-      target: "node20",
-      format: "cjs",
-      outfile,
-      metafile: true,
-      logLevel: "silent",
-    });
-    const inputs = Object.keys(result.metafile.inputs);
+    const inputs = Object.keys(metafile.inputs);
     expect(inputs.filter((p) => p.includes("@pulumi"))).toEqual([]);
     const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
-    const externals = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+    const externals = Object.values(metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
     expect(externals.filter((p) => !builtins.has(p))).toEqual([]);
     const version = execFileSync(process.execPath, ["-e", `require(${JSON.stringify(outfile)}).main(["--version"])`], { encoding: "utf8" });
     expect(version.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("the bin runs the bundle end to end: a cold download, then a warm one", async () => {
+    // The layout of the image: <app>/downloader/bin/model-cache.js next to <app>/dist/model-cache.cjs.
+    const bin = join(dir.path, "downloader", "bin", "model-cache.js");
+    await mkdir(join(dir.path, "downloader", "bin"), { recursive: true });
+    await copyFile(join(REPO_ROOT, "downloader", "bin", "model-cache.js"), bin);
+    const hub = await FakeHub.start();
+    try {
+      const fixture = setupFixture(hub);
+      const manifest = join(dir.path, "manifest.json");
+      await writeFile(manifest, JSON.stringify(fixture.manifest));
+      const env = { PATH: process.env.PATH, HF_ENDPOINT: hub.endpoint, MODEL_CACHE_MANIFEST: await readFile(manifest, "utf8") };
+      const run = () =>
+        collect(
+          spawn(process.execPath, [bin, "download", "--cache", join(dir.path, "cache"), "--json"], {
+            env,
+            stdio: ["ignore", "pipe", "pipe"],
+          }),
+        );
+      const cold = await run();
+      expect(cold.code, cold.stderr).toBe(0);
+      expect(cold.json?.models.map((m) => m.status)).toEqual(["downloaded", "downloaded", "downloaded"]);
+      const requests = hub.requests.length;
+      const warm = await run();
+      expect(warm.code, warm.stderr).toBe(0);
+      expect(warm.json?.models.map((m) => m.status)).toEqual(["ok", "ok", "ok"]);
+      expect(hub.requests.length).toBe(requests);
+    } finally {
+      await hub.close();
+    }
   });
 });
 
