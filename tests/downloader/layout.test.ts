@@ -65,8 +65,15 @@ describe("download: the layout huggingface_hub reads offline", () => {
     // The bare commit, no trailing newline.
     expect(await readFile(join(storage, "refs", "main"), "utf8")).toBe(COMMIT);
     expect(await readFile(join(cache, "CACHEDIR.TAG"), "utf8")).toBe(CACHEDIR_TAG_CONTENT);
-    // Never a partial tree listing: this downloader writes none.
+    // Never a partial tree listing: this downloader writes none, and never asks the tree API.
     await expect(stat(join(storage, "trees"))).rejects.toThrow();
+    expect(hub.requests.filter((r) => r.path.startsWith("/api/"))).toEqual([]);
+    // One HEAD per file whose blob name the manifest does not give (config.json: sha256 only;
+    // model.safetensors: an LFS sha256 still needs the hub to say it is LFS); none for vocab.txt (gitSha1).
+    expect(hub.requests.filter((r) => r.method === "HEAD").map((r) => r.path.split("/").pop())).toEqual(
+      expect.arrayContaining(["config.json", "model.safetensors"]),
+    );
+    expect(hub.requests.filter((r) => r.method === "HEAD" && r.path.endsWith("vocab.txt"))).toEqual([]);
 
     for (const path of ["config.json", "tokenizer/vocab.txt", "model.safetensors"]) {
       expect((await offlineResolve(cache, REPO, path)).equals(fixture.data[path]!)).toBe(true);
