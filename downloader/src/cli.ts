@@ -12,6 +12,7 @@ import { runDownload } from "./download.js";
 import { InterruptedError, toCliError } from "./errors.js";
 import { EXIT, type ExitCode, worstExitCode } from "./exit-codes.js";
 import { formatBytes, formatDuration, formatTable } from "./format.js";
+import { redactText } from "./http.js";
 import { loadManifest } from "./manifest-input.js";
 import { CACHE_DIR_ENV, CONCURRENCY_ENV, resolveSettings, type Settings } from "./options.js";
 import { createReporter, type Reporter } from "./progress.js";
@@ -110,7 +111,7 @@ async function runCommand(name: CommandName, options: Record<string, unknown>, i
     });
     let models: ModelReport[];
     if (name === "download") {
-      io.stderr.write(`model-cache download: ${describeManifest(manifest)} into ${settings.root} from ${settings.endpoint}\n`);
+      io.stderr.write(`model-cache download: ${describeManifest(manifest)} into ${settings.root} from ${redactText(settings.endpoint)}\n`);
       const result = await runDownload(
         manifest,
         {

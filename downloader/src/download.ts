@@ -14,7 +14,7 @@ import { ChecksumMismatchError, CliError, FilesystemError, InterruptedError, toC
 import { EXIT } from "./exit-codes.js";
 import { randomSuffix, symlinkAtomic, writeFileAtomic } from "./fs-util.js";
 import { hashFile } from "./hashing.js";
-import { HttpClient, redact } from "./http.js";
+import { HttpClient, redact, redactText } from "./http.js";
 import { headHubFile, hubHints, resolveUrl } from "./hub.js";
 import { blobPath, ensureCacheDirTag, locksDir, partialsDir, pointerTarget, stateDir, writeRef } from "./layout.js";
 import { acquireLock, lockKey } from "./lock.js";
@@ -391,7 +391,7 @@ async function ensureUrlFile(target: UrlTarget, inspection: Inspection, ctx: Ens
         check: (digests, actualSize) => compareDigests(digests, actualSize, expected),
         hints: {
           what: `${model.id} (${redact(url)})`,
-          unauthorized: `the URL wants credentials; the downloader sends HF_TOKEN to the hub (${settings.endpoint}) only`,
+          unauthorized: `the URL wants credentials; the downloader sends HF_TOKEN to the hub (${redactText(settings.endpoint)}) only`,
           forbidden: "the server refused access to this URL: check the manifest's url",
           notFound: `check the manifest's url for model ${model.id}`,
         },

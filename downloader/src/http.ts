@@ -140,6 +140,15 @@ export function redact(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
+/** Like `redact`, for a URL given as text (an endpoint from the environment may carry credentials). */
+export function redactText(url: string): string {
+  try {
+    return redact(new URL(url));
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
 export function wrapNetworkError(error: unknown, method: string, url: URL): Error {
   if (error instanceof CliError) return error;
   if (error instanceof Error && error.name === "AbortError") return error;

@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { z } from "zod";
 import { COMMIT_RE, HUB_ENDPOINT_ENV } from "../../components/core/contract.js";
 import { NetworkError } from "./errors.js";
-import { type HttpClient, type HttpResponse, type StatusHints, statusError } from "./http.js";
+import { type HttpClient, type HttpResponse, redactText, type StatusHints, statusError } from "./http.js";
 import { ETAG_FILE_RE } from "./layout.js";
 
 export interface HubFileRef {
@@ -55,7 +55,7 @@ export function parseHubHeaders(headers: IncomingHttpHeaders, ref: HubFileRef, r
   const what = `${ref.repo}/${ref.path}`;
   if (!commit || !COMMIT_RE.test(commit)) {
     throw new NetworkError(
-      `${what}: the hub's answer has no valid X-Repo-Commit header (status ${response?.status ?? "?"}): is ${HUB_ENDPOINT_ENV}=${ref.endpoint} a Hugging Face hub or a faithful mirror?`,
+      `${what}: the hub's answer has no valid X-Repo-Commit header (status ${response?.status ?? "?"}): is ${HUB_ENDPOINT_ENV}=${redactText(ref.endpoint)} a Hugging Face hub or a faithful mirror?`,
       false,
     );
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EXIT, worstExitCode } from "../../downloader/src/exit-codes.js";
-import { redact } from "../../downloader/src/http.js";
+import { redact, redactText } from "../../downloader/src/http.js";
 import { normalizeEtag, parseHubHeaders, resolveUrl } from "../../downloader/src/hub.js";
 import { blobNameFromTarget, blobPath, hubRepoPaths, pointerPath, pointerTarget, refPath } from "../../downloader/src/layout.js";
 import { lockKey } from "../../downloader/src/lock.js";
@@ -55,6 +55,7 @@ describe("hub protocol", () => {
 
   it("URLs in messages drop the query string (CDN signatures)", () => {
     expect(redact(new URL("https://cdn-lfs.hf.co/repos/x?X-Amz-Signature=secret"))).toBe("https://cdn-lfs.hf.co/repos/x");
+    expect(redactText("https://user:secret@mirror.example/hf")).toBe("https://mirror.example/hf");
   });
 });
 
