@@ -12,7 +12,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -22,7 +22,7 @@ const STACKS = (process.env["BENCH_STACKS"] ?? "dev,prod").split(",");
 interface Run {
   seconds: number;
   code: number | null;
-  timings?: { programMs: number; packStartMs: number; analyzeMs: number; totalMs: number };
+  timings?: { programMs: number; packWaitMs: number; analyzeMs: number; totalMs: number };
 }
 
 function runCheck(stack: string, env: Record<string, string>): Promise<Run> {
@@ -55,13 +55,20 @@ const fmt = (s: number) => `${s.toFixed(2)} s`;
 
 function breakdown(run: Run): string {
   const t = run.timings;
-  return t ? `program ${fmt(t.programMs / 1000)}, pack ready ${fmt(t.packStartMs / 1000)}, analysis ${fmt(t.analyzeMs / 1000)}` : "";
+  if (!t) return "";
+  const process = run.seconds - t.totalMs / 1000;
+  return `node, tsx and npm ${fmt(process)}; program under mocks ${fmt(t.programMs / 1000)}, then waiting for the pack ${fmt(t.packWaitMs / 1000)}, analysis ${fmt(t.analyzeMs / 1000)}`;
 }
 
 async function main(): Promise<void> {
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ");
   console.log(
-    `npm run check wall time: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${RUNS} warm runs per stack\n`,
+    `npm run check wall time: node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${RUNS} warm runs per stack`,
   );
+  console.log(`load average before: ${load()}\n`);
   for (const stack of STACKS) {
     const cache = mkdtempSync(path.join(tmpdir(), "bench-check-ts-node-"));
     try {
@@ -79,6 +86,7 @@ async function main(): Promise<void> {
       rmSync(cache, { recursive: true, force: true });
     }
   }
+  console.log(`\nload average after: ${load()}`);
 }
 
 main().catch((err) => {

@@ -83,7 +83,7 @@ describe("the table", () => {
       ],
       mandatory: 1,
       advisory: 1,
-      timings: { programMs: 1, packStartMs: 1, analyzeMs: 1, totalMs: 1234 },
+      timings: { programMs: 1, packWaitMs: 1, analyzeMs: 1, totalMs: 1234 },
     };
     const text = renderTable(report);
     expect(text).toMatch(/docker:index\/container:Container\s+svc\s+p-dev/);
