@@ -51,7 +51,7 @@ const awsId = (prefix: string) =>
 /** How the kubernetes target gets its ReadWriteMany models volume. */
 export const VOLUME_PROVISIONING = ["efs", "dynamic", "static"] as const;
 
-const StackShape = z
+export const StackShape = z
   .object({
     target: z.enum(["docker", "kubernetes"]).default("docker"),
     cacheName: z
