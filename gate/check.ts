@@ -1,11 +1,12 @@
 /**
- * `npm run check -- --stack <name> [--json] [--policy-config <file>] [--update]`
+ * `npm run check -- --stack <name> [--json] [--json-out <file>] [--policy-config <file>] [--update]`
  *
  * The pull-request gate without cloud credentials or a Pulumi CLI: runs the program for
  * `Pulumi.<name>.yaml` under the SDK's mocks (preview mode, as `pulumi preview`), starts the policy
  * pack exactly as the CLI does and feeds it the resource graph (gate/analyzer-client.ts), prints
  * the resources and the violations, and exits 1 on any mandatory violation (2 when it cannot run).
  */
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 // Only light modules load before the pack is launched: @pulumi/pulumi alone takes seconds to
@@ -156,11 +157,12 @@ export async function main(argv: string[]): Promise<number> {
     .description("Run the program for Pulumi.<stack>.yaml under mocks and check it with the model-cache-contract policy pack.")
     .requiredOption("--stack <name>", "the stack whose Pulumi.<name>.yaml to check (dev, prod)")
     .option("--json", "print {resources, diagnostics} as JSON")
+    .option("--json-out <file>", "also write the JSON report to a file (CI: the table in the log, the JSON as an artifact)")
     .option("--policy-config <file>", "a policy pack config file (default: policies/config/<stack>.json if present)")
     .option("--update", "run the program as `pulumi up` would (computed outputs known) instead of preview")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  let opts: { stack: string; json?: boolean; policyConfig?: string; update?: boolean };
+  let opts: { stack: string; json?: boolean; jsonOut?: string; policyConfig?: string; update?: boolean };
   try {
     opts = program.parse(argv, { from: "user" }).opts();
   } catch (err) {
@@ -175,9 +177,9 @@ export async function main(argv: string[]): Promise<number> {
       ...(opts.update ? { update: true } : {}),
     });
     if (process.env["MODEL_CACHE_CHECK_TIMINGS"]) process.stderr.write(`check timings: ${JSON.stringify(report.timings)}\n`);
-    if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ resources: report.resources, diagnostics: report.diagnostics }, null, 2)}\n`);
-    } else process.stdout.write(`${renderTable(report)}\n`);
+    const json = `${JSON.stringify({ resources: report.resources, diagnostics: report.diagnostics }, null, 2)}\n`;
+    if (opts.jsonOut) writeFileSync(opts.jsonOut, json);
+    process.stdout.write(opts.json ? json : `${renderTable(report)}\n`);
     return report.mandatory > 0 ? 1 : 0;
   } catch (err) {
     process.stderr.write(`check: ${err instanceof Error ? err.message : String(err)}\n`);

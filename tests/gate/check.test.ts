@@ -3,7 +3,7 @@
  * CLI, no credentials). Exit 0 when the stack passes, 1 on a mandatory violation, 2 when it cannot run.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -51,8 +51,16 @@ describe("npm run check", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "check-"));
     const config = path.join(dir, "config.json");
     writeFileSync(config, JSON.stringify({ "startup-grace": { minStartPeriodSeconds: 600 } }));
-    const { code, stdout } = check("--stack", "dev", "--policy-config", config);
+    const out = path.join(dir, "report.json");
+    const { code, stdout } = check("--stack", "dev", "--policy-config", config, "--json-out", out);
     expect(code).toBe(1);
+    const report = JSON.parse(readFileSync(out, "utf8")) as { diagnostics: { policy: string; level: string }[] };
+    expect(
+      report.diagnostics
+        .filter((d) => d.level === "mandatory")
+        .map((d) => d.policy)
+        .sort(),
+    ).toEqual(["consumer-gpu", "startup-grace"]);
     expect(stdout).toMatch(/\[mandatory\] consumer-gpu {2}\(docker:index\/container:Container models-service\)/);
     expect(stdout).toMatch(/\[mandatory\] startup-grace .*\n.*less than 600 s/);
     expect(stdout).toMatch(/2 mandatory, 0 advisory .* — FAILED/);
