@@ -29,6 +29,8 @@ export interface CheckOptions {
 
 export interface CheckReport {
   stack: string;
+  /** Preview (as `pulumi preview`) or update (as `pulumi up`). */
+  mode: "preview" | "update";
   policyConfigFile: string | undefined;
   resources: { urn: string; type: string; name: string; parent: string; dependencies: string[]; props: Record<string, unknown> }[];
   diagnostics: { policy: string; level: string; urn: string; message: string }[];
@@ -79,6 +81,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
       const diagnostics = result.diagnostics.map(shortDiagnostic);
       return {
         stack: options.stack,
+        mode: preview ? "preview" : "update",
         policyConfigFile: configFile ? path.relative(REPO_ROOT, configFile) : undefined,
         resources: run.resources.map(describeResource),
         diagnostics,
@@ -124,7 +127,7 @@ export function renderTable(report: CheckReport): string {
   const lines: string[] = [];
   const nameOf = new Map(report.resources.map((r) => [r.urn, `${r.type} ${r.name}`]));
   const rows = report.resources.map((r) => [r.type, r.name, nameOf.get(r.parent)?.split(" ").pop() ?? ""]);
-  lines.push(`Stack ${report.stack}: ${report.resources.length} resources (program under mocks, preview)`);
+  lines.push(`Stack ${report.stack}: ${report.resources.length} resources (program under mocks, ${report.mode})`);
   lines.push(...table(["TYPE", "NAME", "PARENT"], rows));
   lines.push("");
   if (report.diagnostics.length === 0) lines.push("Policy violations: none");

@@ -80,6 +80,7 @@ describe("the table", () => {
     const svc = "urn:pulumi:dev::p::docker:index/container:Container::svc";
     const report: CheckReport = {
       stack: "dev",
+      mode: "preview",
       policyConfigFile: undefined,
       resources: [
         { urn: stack, type: "pulumi:pulumi:Stack", name: "p-dev", parent: "", dependencies: [], props: {} },
