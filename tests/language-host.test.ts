@@ -6,69 +6,9 @@
  * language host serialises it, against a gRPC engine. Whatever vitest's transform forgives,
  * this does not.
  */
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { REPO_ROOT, readStackFile } from "../gate/stack-file";
 import { type FakeEngine, startFakeEngine } from "./support/fake-engine";
-
-const RUN = path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run");
-
-/** `<ns>:<key>` → `<ns>:config:<key>`, exactly as pulumi-language-nodejs' constructConfig does. */
-function languageHostConfig(config: Record<string, string>): string {
-  return JSON.stringify(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(":", ":config:"), v])));
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runProgram(engine: FakeEngine, stack: string, options: { dryRun: boolean; config?: Record<string, string> }): Promise<RunResult> {
-  const project = parse(readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { name: string; main: string };
-  const file = readStackFile(stack);
-  const args = [
-    RUN,
-    "--monitor",
-    engine.address,
-    "--engine",
-    engine.address,
-    "--organization",
-    "organization",
-    "--project",
-    project.name,
-    "--stack",
-    stack,
-    "--pwd",
-    REPO_ROOT,
-    ...(options.dryRun ? ["--dry-run"] : []),
-    "--query-mode",
-    "false",
-    "--parallel",
-    "16",
-    project.main,
-  ];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env["PATH"] ?? "",
-        HOME: process.env["HOME"] ?? "/tmp",
-        PULUMI_CONFIG: languageHostConfig({ ...file.config, ...options.config }),
-        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(file.secretKeys),
-        PULUMI_NODEJS_TYPESCRIPT: "true",
-      },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runUnderLanguageHost } from "./support/language-host";
 
 let engine: FakeEngine | undefined;
 afterEach(async () => {
@@ -79,7 +19,7 @@ afterEach(async () => {
 describe("the program under the Pulumi language host's loader (ts-node, project typescript, tsconfig.json)", () => {
   it("previews the dev stack as written", { timeout: 120_000 }, async () => {
     engine = await startFakeEngine();
-    const result = await runProgram(engine, "dev", { dryRun: true });
+    const result = await runUnderLanguageHost(engine, "dev", { dryRun: true });
     const errors = engine.logs.filter((l) => l.severity === "error");
     expect(errors, result.stderr).toEqual([]);
     expect(result.code, result.stderr).toBe(0);
@@ -94,7 +34,7 @@ describe("the program under the Pulumi language host's loader (ts-node, project 
     engine = await startFakeEngine((args) =>
       args.type === "docker:index/container:Container" && args.inputs.attach ? { exitCode: 5, containerLogs: logs } : {},
     );
-    const result = await runProgram(engine, "dev", { dryRun: false });
+    const result = await runUnderLanguageHost(engine, "dev", { dryRun: false });
     expect(result.code).not.toBe(0);
     const error = engine.logs
       .filter((l) => l.severity === "error")

@@ -4,45 +4,10 @@
  * module loading) against a gRPC fake engine: what vitest's transform would forgive in the
  * kubernetes and aws components, this does not.
  */
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { REPO_ROOT } from "../../gate/stack-file";
 import { type FakeEngine, startFakeEngine } from "../support/fake-engine";
-import { FAKE_KUBECONFIG, K8S, KUBECONFIG_KEY, prodFile, prodPlan } from "./support";
-
-const RUN = path.join(REPO_ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run");
-
-/** `<ns>:<key>` → `<ns>:config:<key>`, as pulumi-language-nodejs hands config to the program. */
-const languageHostConfig = (config: Record<string, string>) =>
-  JSON.stringify(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(":", ":config:"), v])));
-
-function preview(engine: FakeEngine): Promise<{ code: number | null; stderr: string }> {
-  const project = parse(readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { name: string; main: string };
-  const args = [
-    RUN,
-    ...["--monitor", engine.address, "--engine", engine.address, "--organization", "organization"],
-    ...["--project", project.name, "--stack", "prod", "--pwd", REPO_ROOT, "--dry-run", "--query-mode", "false", "--parallel", "16"],
-    project.main,
-  ];
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, {
-      cwd: REPO_ROOT,
-      env: {
-        PATH: process.env["PATH"] ?? "",
-        HOME: process.env["HOME"] ?? "/tmp",
-        PULUMI_CONFIG: languageHostConfig({ ...prodFile.config, [KUBECONFIG_KEY]: FAKE_KUBECONFIG }),
-        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify([...prodFile.secretKeys, KUBECONFIG_KEY]),
-        PULUMI_NODEJS_TYPESCRIPT: "true",
-      },
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
-}
+import { runUnderLanguageHost } from "../support/language-host";
+import { FAKE_KUBECONFIG, K8S, KUBECONFIG_KEY, prodPlan } from "./support";
 
 let engine: FakeEngine | undefined;
 afterEach(async () => {
@@ -53,7 +18,11 @@ afterEach(async () => {
 describe("the prod stack under the language host's loader", () => {
   it("previews as written: EFS, PV, PVC, the digest-named Job, then the Deployment", { timeout: 180_000 }, async () => {
     engine = await startFakeEngine();
-    const result = await preview(engine);
+    const result = await runUnderLanguageHost(engine, "prod", {
+      dryRun: true,
+      config: { [KUBECONFIG_KEY]: FAKE_KUBECONFIG },
+      secretKeys: [KUBECONFIG_KEY],
+    });
     const errors = engine.logs.filter((l) => l.severity === "error");
     expect(errors, result.stderr).toEqual([]);
     expect(result.code, result.stderr).toBe(0);
