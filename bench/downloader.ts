@@ -1,6 +1,7 @@
 /**
  * `npm run bench:downloader`: figures for the downloader on a loopback fake hub. Prints, asserts nothing.
- *  (a) one 1 GiB LFS file: `model-cache download` vs `curl -L -o` of the same resolve URL (ratio of medians);
+ *  (a) one 1 GiB LFS file: `model-cache download` vs `curl -L -o` of the same resolve URL (ratio of medians),
+ *      uncapped (CPU-bound on loopback) and with the server capped at 200 MB/s (network-bound);
  *  (b) 8 × 128 MiB files: parallel download vs one sequential curl, uncapped and with a per-connection cap;
  *  (c) a synthetic cache shaped like the seed's set (sparse files): warm `download` and `verify`, and
  *      `verify --deep` throughput vs `sha256sum`;
@@ -23,6 +24,8 @@ const COMMIT = "b".repeat(40);
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** (a)'s network-bound line: one connection capped like a CDN's. */
+const CAPPED_RATE = 200e6;
 /** Which parts to run: BENCH_PARTS=a,b,c (a includes d). */
 const PARTS = new Set((process.env.BENCH_PARTS ?? "a,b,c").split(","));
 
@@ -112,8 +115,11 @@ const fmt = {
   mib: (bytes: number) => `${(bytes / MIB).toFixed(0)} MiB`,
 };
 
-async function downloadCmd(manifest: string, cache: string, endpoint: string, extra: string[] = []) {
-  return timed(process.execPath, [BIN, "download", "-m", manifest, "-c", cache, "--progress", "none", ...extra], { HF_ENDPOINT: endpoint });
+async function downloadCmd(manifest: string, cache: string, endpoint: string, extra: string[] = [], env: Record<string, string> = {}) {
+  return timed(process.execPath, [BIN, "download", "-m", manifest, "-c", cache, "--progress", "none", ...extra], {
+    HF_ENDPOINT: endpoint,
+    ...env,
+  });
 }
 
 async function benchOneFile(work: string, hub: FakeHub, lines: string[]): Promise<void> {
@@ -139,33 +145,52 @@ async function benchOneFile(work: string, hub: FakeHub, lines: string[]): Promis
   const curl: number[] = [];
   const ours: number[] = [];
   const oursNoFsync: number[] = [];
+  const oursNodeHttp: number[] = [];
   let peakRss = 0;
-  for (let i = 0; i < RUNS; i++) {
+  const runCurl = async (into: number[]) => {
     const out = join(work, "curl-one");
     await rm(out, { recursive: true, force: true });
     await mkdir(out, { recursive: true });
     await syncDisk();
-    curl.push((await must(timed("curl", ["-sSfL", "-o", join(out, "model.safetensors"), url]), "curl")).seconds);
+    into.push((await must(timed("curl", ["-sSfL", "-o", join(out, "model.safetensors"), url]), "curl")).seconds);
     await rm(out, { recursive: true, force: true });
-
-    for (const [list, extra] of [
-      [ours, []],
-      [oursNoFsync, ["--no-fsync"]],
-    ] as const) {
-      const cache = join(work, "cache-one");
-      await rm(cache, { recursive: true, force: true });
-      await syncDisk();
-      const run = await must(downloadCmd(manifestFile, cache, hub.endpoint, [...extra]), "model-cache download (1 GiB)");
-      list.push(run.seconds);
-      peakRss = Math.max(peakRss, run.peakRss);
-      await rm(cache, { recursive: true, force: true });
-    }
+  };
+  const runOurs = async (into: number[], extra: string[], env: Record<string, string> = {}) => {
+    const cache = join(work, "cache-one");
+    await rm(cache, { recursive: true, force: true });
+    await syncDisk();
+    const run = await must(downloadCmd(manifestFile, cache, hub.endpoint, extra, env), "model-cache download (1 GiB)");
+    into.push(run.seconds);
+    peakRss = Math.max(peakRss, run.peakRss);
+    await rm(cache, { recursive: true, force: true });
+  };
+  for (let i = 0; i < RUNS; i++) {
+    // Same server, same (page-cached) source file; curl goes first on even runs and last on odd ones.
+    if (i % 2 === 0) await runCurl(curl);
+    await runOurs(ours, []);
+    await runOurs(oursNoFsync, ["--no-fsync"]);
+    await runOurs(oursNodeHttp, ["--no-fsync"], { MODEL_CACHE_RAW_GET: "0" });
+    if (i % 2 === 1) await runCurl(curl);
   }
   lines.push(
     `(a) 1 GiB file, median of ${RUNS}: curl -L -o ${fmt.s(median(curl))} (${fmt.mbs(GIB, median(curl))}); ` +
       `model-cache download ${fmt.s(median(ours))} (${fmt.mbs(GIB, median(ours))}, fsync on) → ratio ${(median(ours) / median(curl)).toFixed(2)}×; ` +
-      `with --no-fsync ${fmt.s(median(oursNoFsync))} → ${(median(oursNoFsync) / median(curl)).toFixed(2)}×` +
+      `with --no-fsync ${fmt.s(median(oursNoFsync))} → ${(median(oursNoFsync) / median(curl)).toFixed(2)}×; ` +
+      `--no-fsync through node:http (MODEL_CACHE_RAW_GET=0) ${fmt.s(median(oursNodeHttp))} → ${(median(oursNodeHttp) / median(curl)).toFixed(2)}×` +
       `  [curl runs: ${curl.map((s) => s.toFixed(2)).join(", ")}; ours: ${ours.map((s) => s.toFixed(2)).join(", ")}]`,
+  );
+  // The same file with the server capped like one CDN connection: what the ratio is when the network, not the CPU, is the limit.
+  hub.bytesPerSecondPerConnection = CAPPED_RATE;
+  const curlCapped: number[] = [];
+  const oursCapped: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    await runCurl(curlCapped);
+    await runOurs(oursCapped, []);
+  }
+  hub.bytesPerSecondPerConnection = undefined;
+  lines.push(
+    `(a) the same, server capped at ${CAPPED_RATE / 1e6} MB/s per connection: curl ${fmt.s(median(curlCapped))}, ` +
+      `model-cache (fsync on) ${fmt.s(median(oursCapped))} → ratio ${(median(oursCapped) / median(curlCapped)).toFixed(2)}×`,
   );
   lines.push(`(d) peak RSS of model-cache while fetching the 1 GiB file: ${fmt.mib(peakRss)}`);
 }
@@ -313,7 +338,7 @@ async function main(): Promise<void> {
     console.log(`model-cache downloader bench (node ${process.version}, ${RUNS} runs where repeated), work dir ${work}, load ${load()}`);
     if (PARTS.has("a")) {
       await benchOneFile(work, hub, lines);
-      console.log(lines.slice(-2).join("\n"));
+      console.log(lines.slice(-3).join("\n"));
     }
     if (PARTS.has("b")) {
       await benchEightFiles(work, hub, lines);
