@@ -6,9 +6,7 @@
 import type http from "node:http";
 import type https from "node:https";
 import { createRequire } from "node:module";
-import type { Readable } from "node:stream";
 import { CliError, NetworkError } from "./errors.js";
-import { rawGet } from "./raw-get.js";
 
 // A plain require, not import(): the bundle is compiled through vm.Script, which has no dynamic-import hook.
 const requireBuiltin = createRequire(__filename);
@@ -31,16 +29,13 @@ export interface HttpResponse {
   headers: http.IncomingHttpHeaders;
   /** The URL that answered (after redirects). */
   url: URL;
-  body: Readable;
+  body: http.IncomingMessage;
 }
 
 const MAX_REDIRECTS = 10;
 
 export class HttpClient {
   private readonly httpAgent: http.Agent;
-  /** Plain-HTTP GETs go through `rawGet` (MODEL_CACHE_RAW_GET=0 turns it off, for comparison). */
-  private readonly rawGets = process.env.MODEL_CACHE_RAW_GET !== "0";
-  private net: typeof import("node:net") | undefined;
   private readonly httpsAgent: https.Agent;
   /** Requests sent, by method: the warm-path tests assert there are none. */
   readonly sent = { HEAD: 0, GET: 0 };
@@ -93,7 +88,7 @@ export class HttpClient {
     url: URL,
     extraHeaders: Record<string, string>,
     signal: AbortSignal | undefined,
-  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Readable }> {
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: http.IncomingMessage }> {
     const headers: Record<string, string> = {
       "user-agent": this.options.userAgent,
       // Sizes and hashes are of the stored bytes: never let a proxy or server compress them.
@@ -106,35 +101,6 @@ export class HttpClient {
       return Promise.reject(new NetworkError(`${method} ${redact(url)}: unsupported protocol ${url.protocol}`, false));
     }
     this.sent[method]++;
-    if (method === "GET" && !isHttps && this.rawGets) {
-      this.net ??= requireBuiltin("node:net") as typeof import("node:net");
-      const net = this.net;
-      return rawGet(url, {
-        headers,
-        timeoutMs: this.options.timeoutMs,
-        timeoutError: () => this.timeoutError(method, url),
-        signal,
-        connect: (options) => net.connect(options),
-        wrapError: (error) => wrapNetworkError(error, method, url),
-      }).then((raw) => raw ?? this.request(method, url, headers, signal, isHttps));
-    }
-    return this.request(method, url, headers, signal, isHttps);
-  }
-
-  private timeoutError(method: string, url: URL): NetworkError {
-    return new NetworkError(
-      `${method} ${redact(url)}: no data for ${formatSeconds(this.options.timeoutMs)} (read timeout, --timeout)`,
-      true,
-    );
-  }
-
-  private request(
-    method: "GET" | "HEAD",
-    url: URL,
-    headers: Record<string, string>,
-    signal: AbortSignal | undefined,
-    isHttps: boolean,
-  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Readable }> {
     return new Promise((resolve, reject) => {
       const request = (isHttps ? this.https : this.http).request(url, {
         method,
@@ -144,7 +110,10 @@ export class HttpClient {
       });
       let response: http.IncomingMessage | undefined;
       request.setTimeout(this.options.timeoutMs, () => {
-        const error = this.timeoutError(method, url);
+        const error = new NetworkError(
+          `${method} ${redact(url)}: no data for ${formatSeconds(this.options.timeoutMs)} (read timeout, --timeout)`,
+          true,
+        );
         if (response && !response.complete) response.destroy(error);
         else request.destroy(error);
       });

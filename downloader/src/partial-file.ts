@@ -104,8 +104,6 @@ export class PartialFile {
             written += bytesWritten;
           }
           this.size += bytes;
-          // The raw HTTP body reuses the memory of bytes on disk (other streams have no such method).
-          (body as { released?: (bytes: number) => void }).released?.(bytes);
           this.backgroundSync();
         } catch (error) {
           writeError = error;

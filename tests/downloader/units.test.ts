@@ -1,12 +1,9 @@
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { EXIT, worstExitCode } from "../../downloader/src/exit-codes.js";
-import { HttpClient, redact, redactText } from "../../downloader/src/http.js";
+import { redact, redactText } from "../../downloader/src/http.js";
 import { normalizeEtag, parseHubHeaders, resolveUrl } from "../../downloader/src/hub.js";
 import { blobNameFromTarget, blobPath, hubRepoPaths, pointerPath, pointerTarget, refPath } from "../../downloader/src/layout.js";
 import { lockKey } from "../../downloader/src/lock.js";
-import { RawBody } from "../../downloader/src/raw-get.js";
 import { backoffDelay, parseContentRange } from "../../downloader/src/transfer.js";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
@@ -93,59 +90,5 @@ describe("exit codes and locks", () => {
   it("lock names are single path segments", () => {
     expect(lockKey("blob", "models--a--b", SHA256)).toBe(`models--a--b@${SHA256}`);
     expect(lockKey("file", "whisper/medium.pt")).toBe("file@whisper%2Fmedium.pt");
-  });
-});
-
-describe("plain-HTTP GET fast path", () => {
-  async function withServer(handler: http.RequestListener, run: (origin: string) => Promise<void>): Promise<void> {
-    const server = http.createServer(handler);
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    try {
-      await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    } finally {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-    }
-  }
-  const client = () => HttpClient.create({ hubOrigin: "http://hub.invalid", timeoutMs: 5000, maxSockets: 2, userAgent: "t" });
-  const readAll = async (body: NodeJS.ReadableStream) => {
-    const chunks: Buffer[] = [];
-    for await (const c of body) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  };
-  const data = Buffer.from(Array.from({ length: 3_000_000 }, (_, i) => i % 251));
-
-  it("reads a Content-Length body on its own socket, headers and range intact", async () => {
-    await withServer(
-      (req, res) => {
-        const start = Number(/bytes=(\d+)-/.exec(req.headers.range ?? "")?.[1] ?? 0);
-        res.writeHead(start ? 206 : 200, { "content-length": String(data.length - start), "x-seen-range": req.headers.range ?? "" });
-        res.end(data.subarray(start));
-      },
-      async (origin) => {
-        const response = await client().open("GET", new URL(`${origin}/f`), { headers: { range: "bytes=10-" }, redirects: "follow" });
-        expect(response.body).toBeInstanceOf(RawBody);
-        expect(response.status).toBe(206);
-        expect(response.headers["x-seen-range"]).toBe("bytes=10-");
-        expect((await readAll(response.body)).equals(data.subarray(10))).toBe(true);
-      },
-    );
-  });
-
-  it("hands a chunked body to node:http (asks again)", async () => {
-    let requests = 0;
-    await withServer(
-      (_req, res) => {
-        requests++;
-        res.writeHead(200, { "transfer-encoding": "chunked" });
-        res.end(data);
-      },
-      async (origin) => {
-        const response = await client().open("GET", new URL(`${origin}/f`), { redirects: "follow" });
-        expect(response.body).not.toBeInstanceOf(RawBody);
-        expect((await readAll(response.body)).equals(data)).toBe(true);
-        expect(requests).toBe(2);
-      },
-    );
   });
 });
