@@ -145,7 +145,6 @@ async function benchOneFile(work: string, hub: FakeHub, lines: string[]): Promis
   const curl: number[] = [];
   const ours: number[] = [];
   const oursNoFsync: number[] = [];
-  const oursNodeHttp: number[] = [];
   let peakRss = 0;
   const runCurl = async (into: number[]) => {
     const out = join(work, "curl-one");
@@ -169,14 +168,12 @@ async function benchOneFile(work: string, hub: FakeHub, lines: string[]): Promis
     if (i % 2 === 0) await runCurl(curl);
     await runOurs(ours, []);
     await runOurs(oursNoFsync, ["--no-fsync"]);
-    await runOurs(oursNodeHttp, ["--no-fsync"], { MODEL_CACHE_RAW_GET: "0" });
     if (i % 2 === 1) await runCurl(curl);
   }
   lines.push(
     `(a) 1 GiB file, median of ${RUNS}: curl -L -o ${fmt.s(median(curl))} (${fmt.mbs(GIB, median(curl))}); ` +
       `model-cache download ${fmt.s(median(ours))} (${fmt.mbs(GIB, median(ours))}, fsync on) → ratio ${(median(ours) / median(curl)).toFixed(2)}×; ` +
-      `with --no-fsync ${fmt.s(median(oursNoFsync))} → ${(median(oursNoFsync) / median(curl)).toFixed(2)}×; ` +
-      `--no-fsync through node:http (MODEL_CACHE_RAW_GET=0) ${fmt.s(median(oursNodeHttp))} → ${(median(oursNodeHttp) / median(curl)).toFixed(2)}×` +
+      `with --no-fsync ${fmt.s(median(oursNoFsync))} → ${(median(oursNoFsync) / median(curl)).toFixed(2)}×` +
       `  [curl runs: ${curl.map((s) => s.toFixed(2)).join(", ")}; ours: ${ours.map((s) => s.toFixed(2)).join(", ")}]`,
   );
   // The same file with the server capped like one CDN connection: what the ratio is when the network, not the CPU, is the limit.
