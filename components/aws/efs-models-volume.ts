@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CACHE_GID, CACHE_UID } from "../core/contract";
+import { CACHE_GID, CACHE_UID, LABELS } from "../core/contract";
 import { objectLabels } from "../kubernetes/labels";
 
 export const NFS_PORT = 2049;
@@ -49,7 +49,7 @@ export class EfsModelsVolume extends pulumi.ComponentResource {
 
   constructor(name: string, args: EfsModelsVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("model-cache:aws:EfsModelsVolume", name, {}, opts);
-    const tags = { "model-cache.io/cache": args.cacheName, ...args.tags };
+    const tags = { [LABELS.cache]: args.cacheName, ...args.tags };
 
     this.fileSystem = new aws.efs.FileSystem(
       `${name}-fs`,

@@ -33,6 +33,8 @@ export const LEGACY_CACHE_ENV_KEYS = ["TRANSFORMERS_CACHE"] as const;
  * HF_HUB_OFFLINE=0 wins over TRANSFORMERS_OFFLINE=1; both must be true.
  */
 export const OFFLINE_ENV = { HF_HUB_OFFLINE: "1", TRANSFORMERS_OFFLINE: "1" } as const;
+/** The variable huggingface_hub reads first: its value decides, whatever TRANSFORMERS_OFFLINE says. */
+export const HUB_OFFLINE_KEY = "HF_HUB_OFFLINE" satisfies keyof typeof OFFLINE_ENV;
 export const OFFLINE_ENV_KEYS = Object.keys(OFFLINE_ENV) as (keyof typeof OFFLINE_ENV)[];
 
 /** Hub credentials: only the downloader may hold them. */

@@ -7,7 +7,7 @@
  * what only the whole stack tells (stack.ts): volumes that are a cache labelled elsewhere in the
  * stack, whatever the workload's own labels say.
  */
-import { isTruthyEnvValue, LABELS, MANIFEST_ENV, type Role } from "./core";
+import { HUB_OFFLINE_KEY, isTruthyEnvValue, LABELS, MANIFEST_ENV, type Role } from "./core";
 import type { Unknown } from "./values";
 import { type Container, cacheVolumesByEnv, containerLabels, labelOf, type Mount, roleOf, type Workload } from "./workload";
 
@@ -68,7 +68,7 @@ function containerRole(w: Workload, c: Container, cacheMounts: Mount[]): Contain
       c.init &&
       c.env.has(MANIFEST_ENV) &&
       cacheMounts.some((m) => m.readOnly === false) &&
-      !isTruthyEnvValue(typeof c.env.get("HF_HUB_OFFLINE")?.value === "string" ? (c.env.get("HF_HUB_OFFLINE")?.value as string) : undefined)
+      !isTruthyEnvValue(typeof c.env.get(HUB_OFFLINE_KEY)?.value === "string" ? (c.env.get(HUB_OFFLINE_KEY)?.value as string) : undefined)
     ) {
       return "downloader";
     }

@@ -2,7 +2,7 @@
  * consumer-offline: every container of a consumer that mounts the cache runs with the hub
  * switched off: HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE both true.
  */
-import { isTruthyEnvValue, OFFLINE_ENV, OFFLINE_ENV_KEYS } from "../lib/core";
+import { HUB_OFFLINE_KEY, isTruthyEnvValue, OFFLINE_ENV, OFFLINE_ENV_KEYS } from "../lib/core";
 import { containerWhere, refSource, setEnv } from "../lib/hints";
 import { advisory, defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
 import { show, UNKNOWN } from "../lib/values";
@@ -40,7 +40,7 @@ function checkVar(view: WorkloadView, cv: ContainerView, key: keyof typeof OFFLI
     return advisory(`cannot verify ${key} of ${where}: its value comes from ${refSource(v)}; ${fix} as a literal value`);
   if (isTruthyEnvValue(v.value)) return undefined;
   const first =
-    key === "HF_HUB_OFFLINE"
+    key === HUB_OFFLINE_KEY
       ? " (huggingface_hub reads HF_HUB_OFFLINE first: TRANSFORMERS_OFFLINE does not switch the hub off while HF_HUB_OFFLINE is false)"
       : "";
   return mandatory(
