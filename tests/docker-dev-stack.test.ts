@@ -111,7 +111,12 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
     expect(s.props["memorySwap"]).toBe(sizing.limitMiB);
     expect(s.props["gpus"]).toBeUndefined(); // cpu stack
     expect(s.props["image"]).toBe(config.serviceImage);
-    expect(labelsOf(s)).toMatchObject({ [LABELS.role]: "service", [LABELS.cache]: config.cacheName, [LABELS.manifest]: manifest.digest });
+    expect(labelsOf(s)).toMatchObject({
+      [LABELS.role]: "service",
+      [LABELS.cache]: config.cacheName,
+      [LABELS.manifest]: manifest.digest,
+      [LABELS.device]: config.device,
+    });
   });
 
   it("points the model server at the verified snapshot and waits for it to be healthy", () => {

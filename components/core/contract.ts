@@ -17,7 +17,11 @@ export const LABELS = {
   role: `${LABEL_PREFIX}/role`,
   cache: `${LABEL_PREFIX}/cache`,
   manifest: `${LABEL_PREFIX}/manifest`,
+  /** On a consumer: the device its memory was sized for (`cuda` | `cpu`), as its stack declares it. */
+  device: `${LABEL_PREFIX}/device`,
 } as const;
+
+export const DEVICE_LABEL_VALUES = ["cuda", "cpu"] as const;
 
 export const ROLES = ["downloader", "service", "cache"] as const;
 export type Role = (typeof ROLES)[number];
@@ -105,11 +109,14 @@ export interface ContractLabelInput {
   cacheName: string;
   /** sha256 of the canonical manifest; absent on the volume, which outlives manifests. */
   manifestDigest?: string;
+  /** Consumers only: the device the stack sizes and schedules them for. */
+  device?: (typeof DEVICE_LABEL_VALUES)[number];
 }
 
-export function contractLabels({ role, cacheName, manifestDigest }: ContractLabelInput): Record<string, string> {
+export function contractLabels({ role, cacheName, manifestDigest, device }: ContractLabelInput): Record<string, string> {
   const labels: Record<string, string> = { [LABELS.role]: role, [LABELS.cache]: cacheName };
   if (manifestDigest !== undefined) labels[LABELS.manifest] = manifestDigest;
+  if (device !== undefined) labels[LABELS.device] = device;
   return labels;
 }
 

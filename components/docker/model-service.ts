@@ -55,7 +55,7 @@ export class ModelService extends pulumi.ComponentResource {
         user: `${CACHE_UID}:${CACHE_GID}`,
         volumes: [{ volumeName: args.volumeName, containerPath: args.paths.mountPath, readOnly: true }],
         labels: [
-          ...dockerLabels({ role: "service", cacheName: args.cacheName, manifestDigest: args.manifestDigest }),
+          ...dockerLabels({ role: "service", cacheName: args.cacheName, manifestDigest: args.manifestDigest, device: args.sizing.device }),
           // Resolves only after the downloader exited 0, so the service cannot be created before.
           // A label of its own: the contract labels above stay known during preview.
           { label: DOWNLOADED_BY_LABEL, value: args.downloaderCompleted },

@@ -83,7 +83,7 @@ export class ModelService extends pulumi.ComponentResource {
     super("model-cache:kubernetes:ModelService", name, {}, opts);
     const cuda = args.sizing.device === "cuda";
     const digest = args.manifest.digest;
-    const labels = objectLabels({ role: "service", cacheName: args.cacheName, manifestDigest: digest });
+    const labels = objectLabels({ role: "service", cacheName: args.cacheName, manifestDigest: digest, device: args.sizing.device });
     const selector = selectorLabels("service", args.cacheName);
     const memory = `${args.sizing.limitMiB}Mi`;
     const modelsMount = { name: MODELS_VOLUME, mountPath: args.paths.mountPath, readOnly: true };

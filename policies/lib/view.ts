@@ -28,6 +28,8 @@ export interface WorkloadView {
   /** The `model-cache.io/cache` and `/manifest` labels of the workload (or its consumer container). */
   cacheLabel: string | Unknown | undefined;
   manifestLabel: string | Unknown | undefined;
+  /** The `model-cache.io/device` label: the device the stack sized the consumer for. */
+  deviceLabel: string | Unknown | undefined;
 }
 
 /** The workload carries a contract role (on itself, or on one of its containers for ECS). */
@@ -53,6 +55,7 @@ export function buildView(w: Workload, cacheVolumes: Set<string>): WorkloadView 
     containers,
     cacheLabel: labelOf(labels, LABELS.cache),
     manifestLabel: labelOf(labels, LABELS.manifest),
+    deviceLabel: labelOf(labels, LABELS.device),
   };
 }
 

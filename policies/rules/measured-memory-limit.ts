@@ -21,7 +21,9 @@ const config = z.object({
   device: z
     .enum(["auto", "cuda", "cpu"])
     .default("auto")
-    .describe("Which measurements size the need: auto takes cuda when the consumer requests a GPU, else cpu."),
+    .describe(
+      "Which measurements size the need: auto takes the consumer's model-cache.io/device label, else cuda when it requests a GPU, else cpu.",
+    ),
   runtimeOverheadMiB: z
     .number()
     .int()
@@ -139,6 +141,8 @@ function pick(readings: ManifestReading[]): ManifestSource {
 
 function deviceOf(view: WorkloadView, setting: "auto" | "cuda" | "cpu"): "cuda" | "cpu" | typeof UNKNOWN {
   if (setting !== "auto") return setting;
+  // What the stack sized it for, where it says so; else what it requests.
+  if (view.deviceLabel === "cuda" || view.deviceLabel === "cpu") return view.deviceLabel;
   const gpus = servingContainers(view).map((cv) => cv.c.gpus);
   if (gpus.some((g) => g === "all" || (typeof g === "number" && g > 0))) return "cuda";
   if (gpus.some((g) => g === UNKNOWN)) return UNKNOWN;

@@ -21,14 +21,14 @@ function check(...args: string[]) {
 }
 
 describe("npm run check", () => {
-  it("passes the dev stack as written with its policy config, printing the resources and no violation", () => {
+  it("passes the dev stack as written with the pack's defaults, printing the resources and no violation", () => {
     const { code, stdout, stderr } = check("--stack", "dev");
     expect(stderr).toBe("");
     expect(code).toBe(0);
     expect(stdout).toMatch(/Stack dev: 8 resources/);
     expect(stdout).toMatch(/docker:index\/container:Container\s+models-service\s+models-service/);
     expect(stdout).toMatch(/Policy violations: none/);
-    expect(stdout).toMatch(/0 mandatory, 0 advisory with policies\/config\/dev\.json; [\d.]+ s — passed/);
+    expect(stdout).toMatch(/0 mandatory, 0 advisory with the pack's defaults; [\d.]+ s — passed/);
   });
 
   it("--json prints the resources and the diagnostics", () => {
@@ -47,10 +47,10 @@ describe("npm run check", () => {
     }
   });
 
-  it("exits 1 on a mandatory violation: the dev stack without the dev policy config needs a GPU", () => {
+  it("exits 1 on a mandatory violation: the dev stack when the pack trusts no device label and wants 600 s of grace", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "check-"));
     const config = path.join(dir, "config.json");
-    writeFileSync(config, JSON.stringify({ "startup-grace": { minStartPeriodSeconds: 600 } }));
+    writeFileSync(config, JSON.stringify({ "startup-grace": { minStartPeriodSeconds: 600 }, "consumer-gpu": { trustDeviceLabel: false } }));
     const out = path.join(dir, "report.json");
     const { code, stdout } = check("--stack", "dev", "--policy-config", config, "--json-out", out);
     expect(code).toBe(1);

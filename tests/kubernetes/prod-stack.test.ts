@@ -284,7 +284,12 @@ describe("the model service Deployment", () => {
   });
 
   it("is labelled (object and pod template) as this manifest's service, selecting pods without the digest", () => {
-    const expected = { [LABELS.role]: "service", [LABELS.cache]: config.cacheName, [LABELS.manifest]: digest };
+    const expected = {
+      [LABELS.role]: "service",
+      [LABELS.cache]: config.cacheName,
+      [LABELS.manifest]: digest,
+      [LABELS.device]: config.device,
+    };
     expect(labelsOf(deployment)).toMatchObject(expected);
     expect(podTemplate(deployment)["metadata"]["labels"]).toMatchObject(expected);
     expect(objOf(deployment)["spec"]["selector"]).toEqual({ matchLabels: { [LABELS.role]: "service", [LABELS.cache]: config.cacheName } });

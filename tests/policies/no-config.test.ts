@@ -1,8 +1,10 @@
 /**
  * A pack the CLI never configures (no policy pack config at all, so no Configure call) applies
- * each policy's defaults: the dev stack, a CPU stack, then fails only consumer-gpu.
+ * each policy's defaults: the dev stack passes (its consumer declares device cpu); without that
+ * label it fails only consumer-gpu.
  */
 import { describe, expect, it } from "vitest";
+import { LABELS } from "../../components/core/contract";
 import { toAnalyzerResource } from "../../gate/policy-run";
 import { runStackUnderMocks } from "../../gate/run-under-mocks";
 import { runProgram } from "../../infra/program";
@@ -18,10 +20,23 @@ describe("without any config", () => {
     }
   });
 
-  it("the dev stack fails exactly consumer-gpu: CPU mode is the pack's config, not the stack's", async () => {
+  it("the dev stack passes: its consumer is labelled model-cache.io/device=cpu, as its stack declares", async () => {
     const run = await runStackUnderMocks("dev", () => runProgram() as unknown as Record<string, unknown>, { preview: true });
     const result = await checkStack(h.pack, run.resources.map(toAnalyzerResource));
+    expect(result.mandatory).toEqual([]);
+  });
+
+  it("the dev stack's service without its device label fails exactly consumer-gpu", async () => {
+    const run = await runStackUnderMocks("dev", () => runProgram() as unknown as Record<string, unknown>, { preview: true });
+    const resources = run.resources.map(toAnalyzerResource).map((r) => {
+      const labels = r.props["labels"] as { label: string; value: string }[] | undefined;
+      if (!labels?.some((l) => l.label === LABELS.device)) return r;
+      return { ...r, props: { ...r.props, labels: labels.filter((l) => l.label !== LABELS.device) } };
+    });
+    const result = await checkStack(h.pack, resources);
     expect(result.mandatory).toEqual(["consumer-gpu"]);
-    expect(messages(result, "consumer-gpu").join()).toMatch(/set consumer-gpu's cpuMode: true for a CPU-only stack/);
+    expect(messages(result, "consumer-gpu").join()).toMatch(
+      /requests no GPU; set gpus: "all", or, for a CPU-only deployment, label it model-cache\.io\/device=cpu/,
+    );
   });
 });
