@@ -22,36 +22,12 @@ import {
   UNKNOWN,
   urn,
 } from "./support/fixtures";
-import { checkResource, checkStack, messages, usePack } from "./support/pack";
+import { checkResource, checkStack, messages, stackExpectations, usePack } from "./support/pack";
 
 const h = usePack();
 const base = () => clone(dockerStack());
 
-async function expectOnly(resources: Resource[], policy: string) {
-  const result = await checkStack(h.pack, resources);
-  expect(
-    result.mandatory,
-    JSON.stringify(
-      result.diagnostics.map((d) => [d.policyName, d.message]),
-      null,
-      1,
-    ),
-  ).toEqual([policy]);
-  return result;
-}
-
-async function expectPass(resources: Resource[]) {
-  const result = await checkStack(h.pack, resources);
-  expect(
-    result.mandatory,
-    JSON.stringify(
-      result.diagnostics.map((d) => [d.policyName, d.message]),
-      null,
-      1,
-    ),
-  ).toEqual([]);
-  return result;
-}
+const { expectOnly, expectPass } = stackExpectations(h);
 
 /** Give the downloader (and, to keep the digest labels in step, the service) another manifest. */
 function withManifest(s: ReturnType<typeof dockerStack>, edit: (manifest: Json) => void): void {

@@ -6,37 +6,13 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson, sha256Hex } from "../../components/core/canonical-json";
 import { LABELS, MANIFEST_ENV } from "../../components/core/contract";
-import { clone, ECS_TASK, ecsStack, editContainers, GPU_SET, type Json, type Resource, UNKNOWN, urn } from "./support/fixtures";
-import { checkResource, checkStack, messages, usePack } from "./support/pack";
+import { clone, ECS_TASK, ecsStack, editContainers, GPU_SET, type Json, UNKNOWN, urn } from "./support/fixtures";
+import { checkResource, checkStack, messages, stackExpectations, usePack } from "./support/pack";
 
 const h = usePack();
 const base = () => clone(ecsStack());
 
-async function expectOnly(resources: Resource[], policy: string) {
-  const result = await checkStack(h.pack, resources);
-  expect(
-    result.mandatory,
-    JSON.stringify(
-      result.diagnostics.map((d) => [d.policyName, d.message]),
-      null,
-      1,
-    ),
-  ).toEqual([policy]);
-  return result;
-}
-
-async function expectPass(resources: Resource[]) {
-  const result = await checkStack(h.pack, resources);
-  expect(
-    result.mandatory,
-    JSON.stringify(
-      result.diagnostics.map((d) => [d.policyName, d.message]),
-      null,
-      1,
-    ),
-  ).toEqual([]);
-  return result;
-}
+const { expectOnly, expectPass } = stackExpectations(h);
 
 type Env = { name: string; value: string }[];
 const setEnv = (c: { environment: Env }, name: string, value: string | undefined) => {

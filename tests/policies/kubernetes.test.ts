@@ -21,38 +21,14 @@ import {
   UNKNOWN,
   urn,
 } from "./support/fixtures";
-import { checkResource, checkStack, messages, usePack } from "./support/pack";
+import { checkResource, checkStack, messages, stackExpectations, usePack } from "./support/pack";
 
 const h = usePack();
 const base = () => clone(kubernetesStack());
 const server = (r: Resource) => podSpec(r).containers[0];
 const verify = (r: Resource) => podSpec(r).initContainers[0];
 
-async function expectOnly(resources: Resource[], policy: string) {
-  const result = await checkStack(h.pack, resources);
-  expect(
-    result.mandatory,
-    JSON.stringify(
-      result.diagnostics.map((d) => [d.policyName, d.message]),
-      null,
-      1,
-    ),
-  ).toEqual([policy]);
-  return result;
-}
-
-async function expectPass(resources: Resource[]) {
-  const result = await checkStack(h.pack, resources);
-  expect(
-    result.mandatory,
-    JSON.stringify(
-      result.diagnostics.map((d) => [d.policyName, d.message]),
-      null,
-      1,
-    ),
-  ).toEqual([]);
-  return result;
-}
+const { expectOnly, expectPass } = stackExpectations(h);
 
 function setLabels(r: Resource, key: string, value: string) {
   r.props["metadata"].labels[key] = value;

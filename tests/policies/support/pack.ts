@@ -2,7 +2,7 @@
  * One policy pack process per test file, started exactly as the Pulumi CLI starts it
  * (gate/analyzer-client.ts), and the helpers the tests assert with.
  */
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { type AnalyzerResourceInput, type Diagnostic, PolicyPackProcess, reconcileConfig } from "../../../gate/analyzer-client";
 import { POLICY_PACK_DIR } from "../../../gate/policy-run";
 
@@ -59,4 +59,29 @@ export function summarize(diagnostics: Diagnostic[]): CheckResult {
 /** Messages of one policy's diagnostics (for asserting what a message names). */
 export function messages(result: CheckResult, policy: string, level?: string): string[] {
   return result.diagnostics.filter((d) => d.policyName === policy && (!level || d.enforcementLevel === level)).map((d) => d.message);
+}
+
+/**
+ * Assertions on a whole stack for one pack: `expectOnly` — exactly that policy is mandatory;
+ * `expectPass` — nothing is. A failure prints every diagnostic.
+ */
+export function stackExpectations(h: PackHandle) {
+  const explain = (result: CheckResult) =>
+    JSON.stringify(
+      result.diagnostics.map((d) => [d.policyName, d.message]),
+      null,
+      1,
+    );
+  return {
+    async expectOnly(resources: AnalyzerResourceInput[], policy: string): Promise<CheckResult> {
+      const result = await checkStack(h.pack, resources);
+      expect(result.mandatory, explain(result)).toEqual([policy]);
+      return result;
+    },
+    async expectPass(resources: AnalyzerResourceInput[]): Promise<CheckResult> {
+      const result = await checkStack(h.pack, resources);
+      expect(result.mandatory, explain(result)).toEqual([]);
+      return result;
+    },
+  };
 }
