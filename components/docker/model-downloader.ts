@@ -49,7 +49,6 @@ export class ModelDownloader extends pulumi.ComponentResource {
             build: {
               context: repoRoot(),
               dockerfile: path.join(repoRoot(), "downloader", "Dockerfile"),
-              platform: "linux/amd64",
             },
             skipPush: true,
           },
