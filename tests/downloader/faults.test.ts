@@ -1,36 +1,25 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { hubRepoFolder } from "../../components/core/contract.js";
 import { EXIT } from "../../downloader/src/exit-codes.js";
-import { runCli, tempDir } from "./support/cli.js";
-import { COMMIT, type Fixture, REPO, setupFixture } from "./support/fixtures.js";
-import { FakeHub } from "./support/hub-server.js";
+import { runCli } from "./support/cli.js";
+import { COMMIT, type Fixture, REPO } from "./support/fixtures.js";
+import type { FakeHub } from "./support/hub-server.js";
+import { useHubSession } from "./support/session.js";
 
+const session = useHubSession();
 let hub: FakeHub;
 let fixture: Fixture;
-let dir: { path: string; cleanup: () => Promise<void> };
 let cache: string;
 let manifestFile: string;
 let env: Record<string, string>;
-
 const WEIGHTS = `${REPO}/model.safetensors`;
 const CONFIG = `${REPO}/config.json`;
 
-beforeAll(async () => {
-  hub = await FakeHub.start();
-  fixture = setupFixture(hub);
-});
-afterAll(() => hub.close());
 beforeEach(async () => {
-  dir = await tempDir();
-  cache = join(dir.path, "cache");
-  manifestFile = join(dir.path, "manifest.json");
-  await writeFile(manifestFile, JSON.stringify(fixture.manifest));
-  env = { HF_ENDPOINT: hub.endpoint };
-  hub.requests.length = 0;
+  ({ hub, fixture, cache, manifestFile, env } = session);
 });
-afterEach(() => dir.cleanup());
 
 const download = (...extra: string[]) => runCli(["download", "-m", manifestFile, "-c", cache, "--json", ...extra], env);
 

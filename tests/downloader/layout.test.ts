@@ -1,33 +1,23 @@
-import { lstat, readdir, readFile, readlink, realpath, stat, writeFile } from "node:fs/promises";
+import { lstat, readdir, readFile, readlink, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { hubRepoFolder } from "../../components/core/contract.js";
 import { CACHEDIR_TAG_CONTENT } from "../../downloader/src/layout.js";
-import { runCli, tempDir } from "./support/cli.js";
-import { COMMIT, type Fixture, REPO, setupFixture } from "./support/fixtures.js";
-import { FakeHub } from "./support/hub-server.js";
+import { runCli } from "./support/cli.js";
+import { COMMIT, type Fixture, REPO } from "./support/fixtures.js";
+import type { FakeHub } from "./support/hub-server.js";
+import { useHubSession } from "./support/session.js";
 
+const session = useHubSession();
 let hub: FakeHub;
 let fixture: Fixture;
-let dir: { path: string; cleanup: () => Promise<void> };
 let cache: string;
 let manifestFile: string;
 let env: Record<string, string>;
 
-beforeAll(async () => {
-  hub = await FakeHub.start();
-  fixture = setupFixture(hub);
-});
-afterAll(() => hub.close());
 beforeEach(async () => {
-  dir = await tempDir();
-  cache = join(dir.path, "cache");
-  manifestFile = join(dir.path, "manifest.json");
-  await writeFile(manifestFile, JSON.stringify(fixture.manifest));
-  env = { HF_ENDPOINT: hub.endpoint };
-  hub.requests.length = 0;
+  ({ hub, fixture, cache, manifestFile, env } = session);
 });
-afterEach(() => dir.cleanup());
 
 /** What huggingface_hub does offline for hf_hub_download(repo, file): refs/<rev> → snapshots/<commit>/<file>, following the link. */
 async function offlineResolve(root: string, repo: string, file: string, revision = "main"): Promise<Buffer> {

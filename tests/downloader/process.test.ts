@@ -1,39 +1,30 @@
 /** Real processes: kill -9 then resume, two downloaders on one cache, a cache this user cannot write. */
-import { chmod, mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { hubRepoFolder } from "../../components/core/contract.js";
 import { EXIT } from "../../downloader/src/exit-codes.js";
-import { collect, runCli, spawnCli, tempDir } from "./support/cli.js";
-import { COMMIT, type Fixture, REPO, setupFixture } from "./support/fixtures.js";
-import { FakeHub } from "./support/hub-server.js";
+import { collect, runCli, spawnCli } from "./support/cli.js";
+import { COMMIT, type Fixture, REPO } from "./support/fixtures.js";
+import type { FakeHub } from "./support/hub-server.js";
+import { type HubSession, useHubSession } from "./support/session.js";
 
 const WEIGHTS_SIZE = 8 * 1024 * 1024;
 const WEIGHTS = `${REPO}/model.safetensors`;
 
+const session = useHubSession({ fixture: { weightsSize: WEIGHTS_SIZE }, env: { MODEL_CACHE_LOCK_STALE_MS: "2000" } });
 let hub: FakeHub;
 let fixture: Fixture;
-let dir: { path: string; cleanup: () => Promise<void> };
+let dir: HubSession["dir"];
 let cache: string;
 let manifestFile: string;
 let env: Record<string, string>;
 
-beforeAll(async () => {
-  hub = await FakeHub.start();
-  fixture = setupFixture(hub, { weightsSize: WEIGHTS_SIZE });
-});
-afterAll(() => hub.close());
 beforeEach(async () => {
-  dir = await tempDir();
-  cache = join(dir.path, "cache");
-  manifestFile = join(dir.path, "manifest.json");
-  await writeFile(manifestFile, JSON.stringify(fixture.manifest));
-  env = { HF_ENDPOINT: hub.endpoint, MODEL_CACHE_LOCK_STALE_MS: "2000" };
-  hub.requests.length = 0;
+  ({ hub, fixture, dir, cache, manifestFile, env } = session);
   hub.throttle = undefined;
 });
-afterEach(() => dir.cleanup());
 
 const blobsDir = () => join(cache, hubRepoFolder(REPO), "blobs");
 const args = () => ["download", "-m", manifestFile, "-c", cache, "--progress", "lines", "--progress-interval", "0.2", "--backoff", "5"];

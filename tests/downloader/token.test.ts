@@ -1,32 +1,20 @@
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { EXIT } from "../../downloader/src/exit-codes.js";
-import { runCli, tempDir } from "./support/cli.js";
-import { type Fixture, GATED_REPO, setupFixture } from "./support/fixtures.js";
-import { FakeHub } from "./support/hub-server.js";
+import { runCli } from "./support/cli.js";
+import { GATED_REPO } from "./support/fixtures.js";
+import type { FakeHub } from "./support/hub-server.js";
+import { useHubSession } from "./support/session.js";
 
 const TOKEN = "hf_supersecretTOKEN0123456789";
 
+const session = useHubSession({ fixture: { gatedToken: TOKEN } });
 let hub: FakeHub;
-let fixture: Fixture;
-let dir: { path: string; cleanup: () => Promise<void> };
 let cache: string;
 let manifestFile: string;
 
-beforeAll(async () => {
-  hub = await FakeHub.start();
-  fixture = setupFixture(hub, { gatedToken: TOKEN });
-});
-afterAll(() => hub.close());
 beforeEach(async () => {
-  dir = await tempDir();
-  cache = join(dir.path, "cache");
-  manifestFile = join(dir.path, "manifest.json");
-  await writeFile(manifestFile, JSON.stringify(fixture.manifest));
-  hub.requests.length = 0;
+  ({ hub, cache, manifestFile } = session);
 });
-afterEach(() => dir.cleanup());
 
 describe("HF_TOKEN goes to the hub host only", () => {
   it("is sent to the hub, never to the CDN host an LFS file redirects to, never printed", async () => {

@@ -1,36 +1,27 @@
 import { appendFile, mkdir, open, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { hubRepoFolder } from "../../components/core/contract.js";
 import { EXIT } from "../../downloader/src/exit-codes.js";
-import { runCli, tempDir } from "./support/cli.js";
-import { COMMIT, type Fixture, REPO, setupFixture } from "./support/fixtures.js";
-import { FakeHub } from "./support/hub-server.js";
+import { runCli } from "./support/cli.js";
+import { COMMIT, type Fixture, REPO } from "./support/fixtures.js";
+import type { FakeHub } from "./support/hub-server.js";
+import { useHubSession } from "./support/session.js";
 
+const session = useHubSession();
 let hub: FakeHub;
 let fixture: Fixture;
-let dir: { path: string; cleanup: () => Promise<void> };
 let cache: string;
 let manifestFile: string;
 let env: Record<string, string>;
 let storage: string;
 
-beforeAll(async () => {
-  hub = await FakeHub.start();
-  fixture = setupFixture(hub);
-});
-afterAll(() => hub.close());
 beforeEach(async () => {
-  dir = await tempDir();
-  cache = join(dir.path, "cache");
+  ({ hub, fixture, cache, manifestFile, env } = session);
   storage = join(cache, hubRepoFolder(REPO));
-  manifestFile = join(dir.path, "manifest.json");
-  await writeFile(manifestFile, JSON.stringify(fixture.manifest));
-  env = { HF_ENDPOINT: hub.endpoint };
   expect((await runCli(["download", "-m", manifestFile, "-c", cache], env)).code).toBe(0);
   hub.requests.length = 0;
 });
-afterEach(() => dir.cleanup());
 
 const verify = (...extra: string[]) => runCli(["verify", "-m", manifestFile, "-c", cache, "--json", ...extra], env);
 const weightsBlob = () => join(storage, "blobs", fixture.files["model.safetensors"]!.sha256);
