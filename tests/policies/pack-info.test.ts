@@ -7,23 +7,9 @@ import { MANIFEST_ENV } from "../../components/core/contract";
 import { reconcileConfig } from "../../gate/analyzer-client";
 import { clone, dockerStack, modelSet, setDockerEnv } from "./support/fixtures";
 import { checkStack, configure, messages, usePack } from "./support/pack";
+import { POLICY_NAMES } from "./support/policy-names";
 
 const h = usePack({ configure: false });
-
-const POLICY_NAMES = [
-  "consumer-offline",
-  "consumer-read-only-mount",
-  "unified-cache-env",
-  "consumer-no-hub-credentials",
-  "measured-memory-limit",
-  "consumer-gpu",
-  "startup-grace",
-  "pinned-models",
-  "downloader-one-shot",
-  "consumer-after-downloader",
-  "manifest-coverage",
-  "one-writer",
-];
 
 describe("GetAnalyzerInfo", () => {
   it("describes the pack and its twelve policies by the names users configure", async () => {

@@ -21,23 +21,11 @@ import {
   urn,
 } from "./support/fixtures";
 import { usePack } from "./support/pack";
+import { POLICY_NAMES } from "./support/policy-names";
 
 const h = usePack();
 
-const POLICIES = new Set([
-  "consumer-offline",
-  "consumer-read-only-mount",
-  "unified-cache-env",
-  "consumer-no-hub-credentials",
-  "measured-memory-limit",
-  "consumer-gpu",
-  "startup-grace",
-  "pinned-models",
-  "downloader-one-shot",
-  "consumer-after-downloader",
-  "manifest-coverage",
-  "one-writer",
-]);
+const POLICIES = new Set(POLICY_NAMES);
 
 const TYPES = [
   DOCKER_CONTAINER,
