@@ -28,9 +28,12 @@ import { type LaunchedPack, launchPolicyPack, type StartOptions } from "./pack-l
 export type { LaunchedPack, StartOptions } from "./pack-launch";
 export { launchPolicyPack } from "./pack-launch";
 
-/** The wire encoding of secrets (the SDK's rpc.ts specialSigKey / specialSecretSig). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+/**
+ * The wire encoding of secrets: the SDK's rpc.ts `specialSigKey` / `specialSecretSig`, restated
+ * so the pack can boot before the gate loads the SDK (a test holds them equal).
+ */
+export const SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 /** The gRPC message limit the CLI uses for plugins (rpcutil.GrpcChannelOptions): 400 MiB. */
 const MAX_MESSAGE = 400 * 1024 * 1024;
 

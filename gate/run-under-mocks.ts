@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs, MockResourceResult } from "@pulumi/pulumi/runtime/mocks.js";
+import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc.js";
 import * as settings from "@pulumi/pulumi/runtime/settings.js";
 import { CONFIG_NAMESPACE, parseStackConfig, type StackConfig } from "../infra/config";
 import { requiredSecretKeys, SECRET_KEYS } from "../infra/pulumi-config";
@@ -158,10 +159,6 @@ interface RegisterRequest {
   getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
 }
 
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
 function describe(req: RegisterRequest, urn: string): RegisteredResource {
   const propertyDependencies: Record<string, string[]> = {};
   req.getPropertydependenciesMap().forEach((value, key) => {
@@ -208,7 +205,7 @@ function unwrap(value: unknown): { value: unknown; secret: boolean } {
   }
   if (value !== null && typeof value === "object") {
     const obj = value as Record<string, unknown>;
-    if (obj[SIG_KEY] === SECRET_SIG) return { value: unwrap(obj["value"]).value, secret: true };
+    if (obj[specialSigKey] === specialSecretSig) return { value: unwrap(obj["value"]).value, secret: true };
     let secret = false;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(obj)) {
@@ -220,8 +217,6 @@ function unwrap(value: unknown): { value: unknown; secret: boolean } {
   }
   return { value, secret: false };
 }
-
-export const UNKNOWN_VALUE = UNKNOWN;
 
 async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
   const resolved: Record<string, unknown> = {};
