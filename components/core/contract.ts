@@ -49,6 +49,10 @@ export const HUB_TOKEN_PATH_HINTS = ["/.cache/huggingface/token", "/huggingface/
 
 /** The environment variable that hands the manifest JSON to the downloader. */
 export const MANIFEST_ENV = "MODEL_CACHE_MANIFEST";
+/** How many files the downloader fetches in parallel. */
+export const CONCURRENCY_ENV = "MODEL_CACHE_CONCURRENCY";
+/** The variable the downloader (only) gets its hub token in. */
+export const HUB_TOKEN_ENV = HUB_TOKEN_ENV_KEYS[0];
 /** The hub base URL (mirror, air-gapped install). */
 export const HUB_ENDPOINT_ENV = "HF_ENDPOINT";
 export const DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
@@ -96,6 +100,21 @@ export function cacheEnv(paths: CachePaths): Record<(typeof CACHE_ENV_KEYS)[numb
     HF_HUB_CACHE: paths.root,
     XDG_CACHE_HOME: paths.root,
     TRANSFORMERS_CACHE: paths.root,
+  };
+}
+
+/** Everything the downloader gets (but its token): the cache env, the manifest, the hub, its parallelism. */
+export function downloaderEnv(args: {
+  paths: CachePaths;
+  manifestJson: string;
+  hubEndpoint: string;
+  concurrency: number;
+}): Record<string, string> {
+  return {
+    ...cacheEnv(args.paths),
+    [MANIFEST_ENV]: args.manifestJson,
+    [HUB_ENDPOINT_ENV]: args.hubEndpoint,
+    [CONCURRENCY_ENV]: String(args.concurrency),
   };
 }
 

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CACHE_GID, CACHE_UID, type CachePaths, cacheEnv, HUB_ENDPOINT_ENV, MANIFEST_ENV, toDockerEnv } from "../core/contract";
+import { CACHE_GID, CACHE_UID, type CachePaths, downloaderEnv, HUB_TOKEN_ENV, toDockerEnv } from "../core/contract";
 import type { BuiltManifest } from "../core/selection";
 import { dockerLabels } from "./labels";
 
@@ -55,15 +55,11 @@ export class ModelDownloader extends pulumi.ComponentResource {
           { parent: this },
         ).imageName;
 
-    const env: Record<string, pulumi.Input<string>> = {
-      ...cacheEnv(args.paths),
-      [MANIFEST_ENV]: args.manifest.json,
-      [HUB_ENDPOINT_ENV]: args.hubEndpoint,
-      MODEL_CACHE_CONCURRENCY: String(args.concurrency),
-    };
-    const plainEnv = toDockerEnv(Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v as string])));
+    const plainEnv = toDockerEnv(
+      downloaderEnv({ paths: args.paths, manifestJson: args.manifest.json, hubEndpoint: args.hubEndpoint, concurrency: args.concurrency }),
+    );
     const envs: pulumi.Input<pulumi.Input<string>[]> = args.hubToken
-      ? pulumi.secret(args.hubToken.apply((token) => [...plainEnv, `HF_TOKEN=${token}`]))
+      ? pulumi.secret(args.hubToken.apply((token) => [...plainEnv, `${HUB_TOKEN_ENV}=${token}`]))
       : plainEnv;
 
     this.container = new docker.Container(

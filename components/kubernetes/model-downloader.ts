@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { type CachePaths, cacheEnv, HUB_ENDPOINT_ENV, MANIFEST_ENV, toKubernetesEnv } from "../core/contract";
+import { type CachePaths, downloaderEnv, HUB_TOKEN_ENV, toKubernetesEnv } from "../core/contract";
 import type { BuiltManifest } from "../core/selection";
 import { objectLabels } from "./labels";
 import { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT, TMP_VOLUME, tmpVolume } from "./security";
@@ -9,7 +9,7 @@ import { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT, TMP_VO
 export const JOB_NAME_DIGEST_CHARS = 10;
 /** The downloader CLI (the image's entrypoint) and the key its hub token is read from. */
 export const DOWNLOADER_COMMAND = "model-cache";
-export const HUB_TOKEN_SECRET_KEY = "HF_TOKEN";
+export const HUB_TOKEN_SECRET_KEY = HUB_TOKEN_ENV;
 /**
  * Annotation of pulumi-kubernetes: when a previous `pulumi up` left this Job failed ("unready"),
  * the next `pulumi up` replaces it (a fresh run) instead of waiting on the failed one again.
@@ -62,12 +62,9 @@ export class ModelDownloader extends pulumi.ComponentResource {
     this.jobName = downloaderJobName(args.cacheName, args.manifest.digest);
     const labels = objectLabels({ role: "downloader", cacheName: args.cacheName, manifestDigest: args.manifest.digest });
 
-    const env: k8s.types.input.core.v1.EnvVar[] = toKubernetesEnv({
-      ...cacheEnv(args.paths),
-      [MANIFEST_ENV]: args.manifest.json,
-      [HUB_ENDPOINT_ENV]: args.hubEndpoint,
-      MODEL_CACHE_CONCURRENCY: String(args.concurrency),
-    });
+    const env: k8s.types.input.core.v1.EnvVar[] = toKubernetesEnv(
+      downloaderEnv({ paths: args.paths, manifestJson: args.manifest.json, hubEndpoint: args.hubEndpoint, concurrency: args.concurrency }),
+    );
     if (args.hubToken) {
       this.tokenSecret = new k8s.core.v1.Secret(
         `${name}-hub-token`,

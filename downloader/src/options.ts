@@ -1,12 +1,12 @@
 /** Command-line options and environment, validated with zod into the settings each command uses. */
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { DEFAULT_HUB_ENDPOINT, HUB_ENDPOINT_ENV, HUB_TOKEN_ENV_KEYS } from "../../components/core/contract.js";
+import { CONCURRENCY_ENV, DEFAULT_HUB_ENDPOINT, HUB_ENDPOINT_ENV, HUB_TOKEN_ENV_KEYS } from "../../components/core/contract.js";
 import { UsageError } from "./errors.js";
 import { DEFAULT_LOCK_STALE_MS } from "./lock.js";
 import type { ProgressMode } from "./progress.js";
 
-export const CONCURRENCY_ENV = "MODEL_CACHE_CONCURRENCY";
+export { CONCURRENCY_ENV };
 /** How long a dead downloader's lock blocks others (ms, at least 2000): tests shorten it. */
 export const LOCK_STALE_ENV = "MODEL_CACHE_LOCK_STALE_MS";
 export const CACHE_DIR_ENV = "HF_HUB_CACHE";
