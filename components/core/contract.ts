@@ -153,6 +153,26 @@ export function toKubernetesEnv(env: Record<string, string>): { name: string; va
     .map((name) => ({ name, value: env[name] as string }));
 }
 
+/** The downloader's own state below the cache root (records, locks, partial plain-URL downloads): no consumer reads it. */
+export const DOWNLOADER_STATE_DIR = ".model-cache";
+/** Whisper checkpoints below the cache root: `<root>/whisper/<name>.pt`. */
+export const WHISPER_DIR = "whisper";
+/** The backup-tool tag at the cache root (https://bford.info/cachedir/). */
+export const CACHEDIR_TAG_FILE = "CACHEDIR.TAG";
+
+/**
+ * Why a `file` model may not write `<root>/<path>` (undefined when it may): the first segment
+ * belongs to the cache layout (hub repo folders, whisper/, the downloader's state, huggingface_hub's
+ * own .locks, CACHEDIR.TAG).
+ */
+export function reservedCachePath(path: string): string | undefined {
+  const first = path.split("/")[0] ?? "";
+  if (/^(models|datasets|spaces)--/.test(first)) return `"${first}" is where huggingface_hub keeps a hub repo`;
+  if (first === WHISPER_DIR) return `${WHISPER_DIR}/ holds the whisper models (use kind "whisper")`;
+  if (first === DOWNLOADER_STATE_DIR || first === ".locks" || first === CACHEDIR_TAG_FILE) return `"${first}" belongs to the cache itself`;
+  return undefined;
+}
+
 /** Hugging Face hub repo folder name inside the cache root: `models--org--name`. */
 export function hubRepoFolder(repo: string): string {
   return `models--${repo.split("/").join("--")}`;

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { canonicalJson, sha256Hex } from "./canonical-json";
-import { COMMIT_RE, hubRepoFolder, SHA1_RE, SHA256_RE } from "./contract";
+import { COMMIT_RE, hubRepoFolder, reservedCachePath, SHA1_RE, SHA256_RE, WHISPER_DIR } from "./contract";
 
 export const MANIFEST_VERSION = 1;
 
@@ -22,12 +22,32 @@ const commit = z
     "must be a full 40-character lower-case hex commit sha (not a branch or tag), e.g. the value of the repo's X-Repo-Commit header",
   );
 
-/** A relative POSIX path that cannot escape the folder it is written into. */
+/** A relative POSIX path that cannot escape the folder it is written into (no NUL or control characters either). */
 const relativePath = z
   .string()
   .min(1)
+  .max(4096)
+  .refine((p) => ![...p].some((c) => c < " " || c === "\u007f" || c === "\\"), {
+    message: "must not contain control characters (NUL, CR, LF, …) or backslashes",
+  })
   .refine((p) => !p.startsWith("/") && !p.split("/").some((part) => part === ".." || part === "." || part === ""), {
     message: "must be a relative path without '.', '..' or empty segments",
+  });
+
+/** A git ref as huggingface_hub stores it under `refs/`: `main`, `v1.0`, `refs/pr/1`; confined to `refs/`. */
+const refName = z
+  .string()
+  .regex(/^[A-Za-z0-9._/-]+$/, "must be a branch or tag name (letters, digits, '.', '_', '-', '/')")
+  .refine((r) => !r.split("/").some((part) => part === "" || part === "." || part === ".."), {
+    message: "must stay inside refs/: no '.', '..', empty segments or leading '/'",
+  });
+
+/** huggingface_hub's own rule (validate_repo_id): `org/name`, no `--` or `..` (the cache folder joins the parts with `--`). */
+const repoId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/, "must be 'org/name'")
+  .refine((r) => !r.includes("--") && !r.includes(".."), {
+    message: "must not contain '--' or '..' (huggingface_hub refuses such repo ids; the cache folder models--org--name would be ambiguous)",
   });
 
 const httpUrl = z
@@ -48,9 +68,9 @@ export const HuggingFaceModelSchema = z
   .object({
     id: modelId,
     kind: z.literal("huggingface"),
-    repo: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be 'org/name'"),
+    repo: repoId,
     revision: commit,
-    refs: z.array(z.string().regex(/^[A-Za-z0-9._/-]+$/)).default(["main"]),
+    refs: z.array(refName).default(["main"]),
     files: z.array(HubFileSchema).min(1, "a hub model needs at least one file"),
   })
   .strict();
@@ -59,7 +79,7 @@ export const WhisperModelSchema = z
   .object({
     id: modelId,
     kind: z.literal("whisper"),
-    name: z.string().regex(/^[a-z0-9.-]+$/, "must be a whisper model name such as medium or large-v3"),
+    name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,127}$/, "must be a whisper model name such as medium or large-v3"),
     url: httpUrl,
     size: z.number().int().nonnegative().optional(),
     sha256: sha256.optional(),
@@ -70,7 +90,10 @@ export const FileModelSchema = z
   .object({
     id: modelId,
     kind: z.literal("file"),
-    path: relativePath,
+    path: relativePath.superRefine((p, ctx) => {
+      const reserved = reservedCachePath(p);
+      if (reserved) ctx.addIssue({ code: "custom", message: `cannot be written there: ${reserved}` });
+    }),
     url: httpUrl,
     size: z.number().int().nonnegative().optional(),
     sha256: sha256.optional(),
@@ -104,6 +127,7 @@ export const ManifestSchema = z
         });
       }
     });
+    for (const clash of cacheClashes(manifest.models)) ctx.addIssue({ code: "custom", path: clash.path, message: clash.message });
     if (!manifest.allowUnverified) {
       for (const problem of unverifiedFiles(manifest.models)) {
         ctx.addIssue({
@@ -114,6 +138,76 @@ export const ManifestSchema = z
       }
     }
   });
+
+type ModelInput = z.infer<typeof ManifestModelSchema>;
+
+/**
+ * Entries that would write the same place in the cache, or a file where another needs a folder:
+ * two models would never settle (each run rewrites the other's bytes, verify fails forever). Each
+ * clash names both entries.
+ */
+function cacheClashes(models: readonly ModelInput[]): { path: PropertyKey[]; message: string }[] {
+  const out: { path: PropertyKey[]; message: string }[] = [];
+  const name = (i: number) => `models[${i}] (model "${models[i]?.id}")`;
+  // Plain files and whisper checkpoints below the root; hub files below snapshots/<commit>/ of their folder.
+  const files = new Map<string, { index: number; what: string; sig: string }>();
+  const dirs = new Map<string, number>();
+  const folders = new Map<string, { index: number; repo: string }>();
+  const refs = new Map<string, { index: number; revision: string }>();
+  const claim = (key: string, index: number, path: PropertyKey[], what: string, sig: string) => {
+    const owner = files.get(key);
+    if (owner && owner.sig !== sig) {
+      out.push({ path, message: `${what} is also written by ${name(owner.index)} with other content` });
+    } else if (!owner && dirs.has(key)) {
+      out.push({ path, message: `${what} is a folder of a file of ${name(dirs.get(key)!)}` });
+    }
+    const parts = key.split("/");
+    for (let n = 1; n < parts.length; n++) {
+      const dir = parts.slice(0, n).join("/");
+      const file = files.get(dir);
+      if (file) out.push({ path, message: `${what} needs the folder ${file.what}, which ${name(file.index)} writes as a file` });
+      if (!dirs.has(dir)) dirs.set(dir, index);
+    }
+    if (!owner) files.set(key, { index, what, sig });
+  };
+  models.forEach((model, i) => {
+    if (model.kind === "huggingface") {
+      const folder = hubRepoFolder(model.repo);
+      const seen = folders.get(folder);
+      if (seen && seen.repo !== model.repo) {
+        out.push({
+          path: ["models", i, "repo"],
+          message: `"${model.repo}" and "${seen.repo}" of ${name(seen.index)} share the cache folder ${folder}`,
+        });
+      } else if (!seen) folders.set(folder, { index: i, repo: model.repo });
+      for (const ref of model.refs) {
+        const key = `${folder}/refs/${ref}`;
+        const other = refs.get(key);
+        if (other && other.revision !== model.revision) {
+          out.push({
+            path: ["models", i, "refs"],
+            message: `refs/${ref} of ${model.repo} cannot hold both ${model.revision} and ${other.revision} of ${name(other.index)}`,
+          });
+        } else if (!other) refs.set(key, { index: i, revision: model.revision });
+      }
+      model.files.forEach((file, j) => {
+        const sig = `${file.sha256 ?? ""}:${file.gitSha1 ?? ""}:${file.size ?? ""}`;
+        claim(
+          `${folder}/snapshots/${model.revision}/${file.path}`,
+          i,
+          ["models", i, "files", j, "path"],
+          `"${file.path}" of ${model.repo}@${model.revision.slice(0, 8)}`,
+          sig,
+        );
+      });
+    } else {
+      const rel = model.kind === "whisper" ? `${WHISPER_DIR}/${model.name}.pt` : model.path;
+      const sig = `${model.url}:${model.sha256 ?? ""}:${model.size ?? ""}`;
+      claim(rel, i, ["models", i, model.kind === "whisper" ? "name" : "path"], `"${rel}"`, sig);
+    }
+  });
+  return out;
+}
 
 export type HubFile = z.infer<typeof HubFileSchema>;
 export type HuggingFaceModel = z.infer<typeof HuggingFaceModelSchema>;

@@ -14,7 +14,15 @@ import { EXIT, type ExitCode, worstExitCode } from "./exit-codes.js";
 import { formatBytes, formatDuration, formatTable } from "./format.js";
 import { redactText } from "./http.js";
 import { loadManifest } from "./manifest-input.js";
-import { CACHE_DIR_ENV, CONCURRENCY_ENV, resolveSettings, type Settings } from "./options.js";
+import {
+  CACHE_DIR_ENV,
+  CONCURRENCY_ENV,
+  DEFAULT_MAX_SIZE,
+  DEFAULT_MAX_TIME_S,
+  DEFAULT_MIN_RATE,
+  resolveSettings,
+  type Settings,
+} from "./options.js";
 import { createReporter, type Reporter } from "./progress.js";
 import { type CommandReport, failureLines, type ModelReport, summaryTable, toJson } from "./report.js";
 
@@ -78,7 +86,10 @@ function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
   common(program.command("download").description("fetch what is missing, verify everything, write the cache layout"))
     .option("-j, --concurrency <n>", `parallel file downloads (default: $${CONCURRENCY_ENV} or 4)`)
     .option("--retries <n>", "retries per file on 5xx, 429, resets, timeouts", "5")
-    .option("--timeout <seconds>", "abandon (and resume) a connection idle this long", "60")
+    .option("--timeout <seconds>", "abandon (and resume) a connection idle this long, or below --min-rate for this long", "60")
+    .option("--min-rate <bytes>", "bytes per second a transfer must keep up over a --timeout window (0: off)", String(DEFAULT_MIN_RATE))
+    .option("--max-time <seconds>", "the most one file may take, retries included", String(DEFAULT_MAX_TIME_S))
+    .option("--max-size <bytes>", "the most bytes accepted for a file the manifest gives no size for", String(DEFAULT_MAX_SIZE))
     .option("--backoff <ms>", "first retry delay, doubled each retry", "500")
     .option("--no-fsync", "skip fsync before each rename (faster, not power-cut safe)")
     .action(run("download"));
@@ -122,6 +133,9 @@ async function runCommand(name: CommandName, options: Record<string, unknown>, i
           retries: settings.retries,
           backoffMs: settings.backoffMs,
           timeoutMs: settings.timeoutMs,
+          minBytesPerSecond: settings.minBytesPerSecond,
+          maxTimeMs: settings.maxTimeMs,
+          maxBytes: settings.maxBytes,
           lockStaleMs: settings.lockStaleMs,
           durable: settings.durable,
           userAgent: `model-cache/${packageVersion()}`,
@@ -162,31 +176,34 @@ async function runCommand(name: CommandName, options: Record<string, unknown>, i
 function finish(command: "download" | "verify", settings: Settings, models: ModelReport[], began: number, io: Io): ExitCode {
   const exitCode = worstExitCode(models.flatMap((m) => (m.exitCode === undefined ? [] : [m.exitCode])));
   const seconds = (Date.now() - began) / 1000;
-  if (settings.json) {
-    io.stdout.write(`${toJson({ command, ok: exitCode === EXIT.ok, exitCode, cache: settings.root, seconds, models })}\n`);
-  }
-  io.stderr.write(`${summaryTable(models)}\n`);
+  // Everything is formatted before anything is written: whatever fails, stdout carries one JSON document or none.
+  const lines = [summaryTable(models)];
   if (exitCode === EXIT.ok) {
     const bytes = models.reduce((sum, m) => sum + m.bytes, 0);
     const fetched = models.reduce((sum, m) => sum + m.fetchedBytes, 0);
     const unverified = models.filter((m) => !m.verified).map((m) => m.id);
-    io.stderr.write(
+    const listed =
+      unverified.length > 10 ? `${unverified.slice(0, 10).join(", ")} and ${unverified.length - 10} more` : unverified.join(", ");
+    lines.push(
       `model-cache ${command}: OK: ${models.length} models, ${formatBytes(bytes)}` +
         (command === "download" ? `, fetched ${formatBytes(fetched)}` : settings.deep ? ", every byte re-hashed" : "") +
         `, in ${formatDuration(seconds)}` +
-        (unverified.length > 0 ? ` (no checksum to verify: ${unverified.join(", ")})` : "") +
-        "\n",
+        (unverified.length > 0 ? ` (no checksum to verify: ${listed})` : ""),
     );
   } else {
-    for (const line of failureLines(command, models, exitCode)) io.stderr.write(`${line}\n`);
+    lines.push(...failureLines(command, models, exitCode));
   }
+  const json = settings.json ? `${toJson({ command, ok: exitCode === EXIT.ok, exitCode, cache: settings.root, seconds, models })}\n` : "";
+  io.stdout.write(json);
+  io.stderr.write(`${lines.join("\n")}\n`);
   return exitCode;
 }
 
 async function prune(manifest: Manifest, settings: Settings, io: Io, signal: AbortSignal): Promise<ExitCode> {
   const { applyPrune, planPrune } = await import("./prune.js");
-  const items = await planPrune(manifest, settings.root);
-  if (settings.yes) await applyPrune(settings.root, items, settings.lockStaleMs, signal);
+  const plan = await planPrune(manifest, settings.root, settings.lockStaleMs);
+  const { items } = plan;
+  if (settings.yes) await applyPrune(plan, settings.lockStaleMs, signal);
   const bytes = items.reduce((sum, item) => sum + item.bytes, 0);
   if (settings.json) {
     io.stdout.write(

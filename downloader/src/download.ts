@@ -5,18 +5,28 @@
  * lock the blob, fetch it resumably, verify, rename into place, record, link the snapshot entry;
  * refs are written once every file of a model is in place.
  */
-import { createHash } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { lstat, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { SHA1_RE } from "../../components/core/contract.js";
 import type { Manifest } from "../../components/core/manifest.js";
 import { ChecksumMismatchError, CliError, FilesystemError, InterruptedError, toCliError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
-import { randomSuffix, symlinkAtomic, writeFileAtomic } from "./fs-util.js";
+import { isErrno, mkdirNoLinks, randomSuffix, symlinkAtomic, writeFileAtomic } from "./fs-util.js";
 import { hashFile } from "./hashing.js";
 import { HttpClient, redact, redactText } from "./http.js";
 import { headHubFile, hubHints, resolveUrl } from "./hub.js";
-import { blobPath, ensureCacheDirTag, locksDir, partialsDir, pointerTarget, stateDir, writeRef } from "./layout.js";
+import {
+  assertStateDirReal,
+  blobPath,
+  ensureCacheDirTag,
+  locksDir,
+  partialsDir,
+  pointerTarget,
+  realRoot,
+  stateDir,
+  urlPartialStem,
+  writeRef,
+} from "./layout.js";
 import { acquireLock, lockKey } from "./lock.js";
 import {
   checkedAgainst,
@@ -37,7 +47,7 @@ import type { Reporter, TrackedFile } from "./progress.js";
 import { blobRecordPath, type ExpectedContent, readRecord, recordProblem, statOrUndefined, writeRecord } from "./records.js";
 import type { ModelReport } from "./report.js";
 import { withRetries } from "./retry.js";
-import { type TransferContext, transfer } from "./transfer.js";
+import { type TransferContext, type TransferResult, transfer } from "./transfer.js";
 
 export interface DownloadSettings {
   root: string;
@@ -47,6 +57,9 @@ export interface DownloadSettings {
   retries: number;
   backoffMs: number;
   timeoutMs: number;
+  minBytesPerSecond: number;
+  maxTimeMs: number;
+  maxBytes: number;
   lockStaleMs: number;
   durable: boolean;
   userAgent: string;
@@ -79,6 +92,9 @@ export async function runDownload(
   signal: AbortSignal,
 ): Promise<DownloadResult> {
   const began = Date.now();
+  // Every path below is built on the root's real path: a link below it then shows as a difference.
+  settings = { ...settings, root: await realRoot(settings.root, { create: true }) };
+  await assertStateDirReal(settings.root);
   const plans = planManifest(settings.root, manifest);
   const all = new AbortController();
   const onExternalAbort = () => all.abort(signal.reason);
@@ -201,7 +217,7 @@ function modelReport(run: ModelRun, began: number): ModelReport {
 /** Fail early and plainly when the cache cannot be written (read-only mount, wrong owner). */
 async function ensureWritable(root: string): Promise<void> {
   try {
-    await mkdir(stateDir(root), { recursive: true });
+    await mkdirNoLinks(stateDir(root));
     const probe = join(stateDir(root), `.write-probe.${randomSuffix()}`);
     await writeFileAtomic(probe, "");
     await rm(probe, { force: true });
@@ -230,6 +246,10 @@ function transferContext(ctx: EnsureContext): TransferContext {
     durable: ctx.settings.durable,
     progress: ctx.progress,
     log: (message) => ctx.reporter.log(message),
+    timeoutMs: ctx.settings.timeoutMs,
+    minBytesPerSecond: ctx.settings.minBytesPerSecond,
+    maxTimeMs: ctx.settings.maxTimeMs,
+    maxBytes: ctx.settings.maxBytes,
   };
 }
 
@@ -250,8 +270,29 @@ async function adoptLocal(
   const digests = await hashFile(path, { gitBlob, signal });
   if (compareDigests(digests, digests.size, expected)) return undefined;
   if (etag && etagProblem(etag, digests.sha256, digests.gitSha1)) return undefined;
-  await writeRecord(recordPath, path, digests, against);
+  if (!(await writeRecord(recordPath, path, digests, against, digests.info))) return undefined;
   return { size: digests.size };
+}
+
+/** A symlink (planted, or to outside the cache) or anything else where a file belongs is never hashed or trusted: it goes. */
+async function removeUnlessRegularFile(path: string, label: string, ctx: EnsureContext): Promise<void> {
+  const info = await lstat(path).catch((error: unknown) => {
+    if (isErrno(error, "ENOENT")) return undefined;
+    throw error;
+  });
+  if (!info || info.isFile()) return;
+  ctx.reporter.log(`${label}: ${path} is ${info.isSymbolicLink() ? "a symbolic link" : "not a regular file"}; replacing it`);
+  await rm(path, { recursive: info.isDirectory(), force: true });
+}
+
+/** The record of a file just renamed into place, vouching only for the bytes it holds (rehashed if it is not the file that was hashed). */
+async function recordCommitted(recordPath: string, path: string, result: TransferResult, against: string[], label: string): Promise<void> {
+  if (await writeRecord(recordPath, path, result.digests, against, result.committed)) return;
+  await rm(path, { force: true });
+  throw new CliError(
+    `${label}: the file changed on disk right after it was verified (another writer?); removed it: run download again`,
+    EXIT.checksum,
+  );
 }
 
 async function isRecordedAndValid(path: string, recordPath: string, expected: ExpectedContent): Promise<boolean> {
@@ -316,6 +357,9 @@ async function ensureHubFile(target: HubTarget, inspection: Inspection, ctx: Ens
     done: () => isRecordedAndValid(blob, recordPath, expected),
   });
   try {
+    // Refuses a symlinked repo folder or blobs/ before anything in it is read, hashed or removed.
+    await mkdirNoLinks(repo.blobsDir);
+    await removeUnlessRegularFile(blob, target.label, ctx);
     if (await isRecordedAndValid(blob, recordPath, expected)) {
       outcome = { size: Number((await statOrUndefined(blob))?.size ?? 0), fetched: 0, verified: against.length > 0 };
     } else if (await statOrUndefined(blob)) {
@@ -347,7 +391,7 @@ async function ensureHubFile(target: HubTarget, inspection: Inspection, ctx: Ens
         },
         transferContext(ctx),
       );
-      await writeRecord(recordPath, blob, result.digests, against);
+      await recordCommitted(recordPath, blob, result, against, target.label);
       outcome = { size: result.size, fetched: result.fetched, verified: against.length > 0 };
     }
   } finally {
@@ -376,6 +420,8 @@ async function ensureUrlFile(target: UrlTarget, inspection: Inspection, ctx: Ens
     done: () => isRecordedAndValid(target.path, target.recordPath, expected),
   });
   try {
+    await mkdirNoLinks(dirname(target.path));
+    await removeUnlessRegularFile(target.path, target.label, ctx);
     if (await isRecordedAndValid(target.path, target.recordPath, expected)) {
       return { size: Number((await statOrUndefined(target.path))?.size ?? 0), fetched: 0, verified };
     }
@@ -384,7 +430,8 @@ async function ensureUrlFile(target: UrlTarget, inspection: Inspection, ctx: Ens
       {
         url,
         partialDir: partialsDir(settings.root),
-        partialStem: model.sha256 ?? createHash("sha256").update(model.url).digest("hex"),
+        // One stem per destination (two models may share a sha256 at two paths): never two transfers on one partial.
+        partialStem: urlPartialStem(target.relative),
         finalPath: target.path,
         size: model.size,
         gitBlob: false,
@@ -400,7 +447,7 @@ async function ensureUrlFile(target: UrlTarget, inspection: Inspection, ctx: Ens
       },
       transferContext(ctx),
     );
-    await writeRecord(target.recordPath, target.path, result.digests, against);
+    await recordCommitted(target.recordPath, target.path, result, against, target.label);
     return { size: result.size, fetched: result.fetched, verified };
   } finally {
     await release?.();

@@ -26,7 +26,8 @@ export function formatDuration(seconds: number): string {
 
 /** A plain-text table, columns padded to their widest cell. */
 export function formatTable(header: string[], rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
-  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? "").length)));
+  // A loop, not Math.max(...rows): a spread of 100k arguments overflows the stack.
+  const widths = header.map((cell, i) => rows.reduce((width, row) => Math.max(width, (row[i] ?? "").length), cell.length));
   const line = (cells: string[]) =>
     cells
       .map((cell, i) => (rightAligned.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))

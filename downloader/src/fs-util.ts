@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, readlink, rename, rm, symlink } from "node:fs/promises";
+import { mkdir, open, readFile, readlink, realpath, rename, rm, symlink } from "node:fs/promises";
 import { dirname } from "node:path";
+import { FilesystemError } from "./errors.js";
 
 export function randomSuffix(): string {
   return randomBytes(8).toString("hex");
@@ -8,7 +9,7 @@ export function randomSuffix(): string {
 
 /** Write a file so readers see the old content or the new one, never a mix: temp file, fsync, rename. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await mkdirNoLinks(dirname(path));
   const temp = `${path}.${randomSuffix()}.tmp`;
   const handle = await open(temp, "wx", 0o644);
   try {
@@ -56,8 +57,9 @@ export async function readlinkOrUndefined(path: string): Promise<string | undefi
 
 /** Point `path` at `target` atomically (symlink under a temp name, then rename over the old entry). */
 export async function symlinkAtomic(target: string, path: string): Promise<void> {
+  // Checked first: an entry that already says the right thing may sit in a linked folder (snapshots/ -> elsewhere).
+  await mkdirNoLinks(dirname(path));
   if ((await readlinkOrUndefined(path)) === target) return;
-  await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${randomSuffix()}.tmp`;
   await symlink(target, temp);
   try {
@@ -83,4 +85,37 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 export function isErrno(error: unknown, ...codes: string[]): boolean {
   return !!error && typeof error === "object" && "code" in error && codes.includes(String((error as { code: unknown }).code));
+}
+
+/** The real path, or undefined when it does not exist. */
+export async function realpathOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    if (isErrno(error, "ENOENT", "ENOTDIR")) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * `mkdir -p` that refuses to write through a link: every path the downloader writes is built on
+ * the cache root's real path, so any difference between a folder's text and its real path is a
+ * link below the root (`snapshots/`, `blobs/`, `whisper/` pointing elsewhere), and writing through
+ * it would touch files outside the cache.
+ */
+export async function mkdirNoLinks(dir: string): Promise<void> {
+  for (let existing = dir; ; existing = dirname(existing)) {
+    const real = await realpathOrUndefined(existing);
+    if (real === undefined) {
+      if (dirname(existing) === existing) break;
+      continue;
+    }
+    if (real !== existing) {
+      throw new FilesystemError(
+        `${existing} is a symbolic link (to ${real}): the downloader never writes through a link in the cache; remove the link and run again`,
+      );
+    }
+    break;
+  }
+  await mkdir(dir, { recursive: true });
 }

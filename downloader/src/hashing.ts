@@ -1,4 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
+import type { BigIntStats } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 
 export interface Digests {
@@ -74,13 +75,14 @@ export async function hashOpenFile(
 export async function hashFile(
   path: string,
   options: { gitBlob?: boolean; onBytes?: (bytes: number) => void; signal?: AbortSignal } = {},
-): Promise<Digests & { size: number }> {
+): Promise<Digests & { size: number; info: BigIntStats }> {
   const handle = await open(path, "r");
   try {
-    const { size } = await handle.stat();
+    const info = await handle.stat({ bigint: true });
+    const size = Number(info.size);
     const hasher = new ContentHasher(options.gitBlob ? size : undefined);
     await hashOpenFile(handle, hasher, size, options.onBytes, options.signal);
-    return { ...hasher.digest(), size };
+    return { ...hasher.digest(), size, info };
   } finally {
     await handle.close();
   }

@@ -117,11 +117,25 @@ export class HttpClient {
         if (response && !response.complete) response.destroy(error);
         else request.destroy(error);
       });
+      // The idle timeout never fires on headers trickling in a byte at a time: the whole head has this long.
+      const headDeadline = setTimeout(() => {
+        request.destroy(
+          new NetworkError(
+            `${method} ${redact(url)}: no complete response head within ${formatSeconds(this.options.timeoutMs)} (--timeout)`,
+            true,
+          ),
+        );
+      }, this.options.timeoutMs);
+      headDeadline.unref();
       request.on("response", (res) => {
+        clearTimeout(headDeadline);
         response = res;
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
       });
-      request.on("error", (error) => reject(wrapNetworkError(error, method, url)));
+      request.on("error", (error) => {
+        clearTimeout(headDeadline);
+        reject(wrapNetworkError(error, method, url));
+      });
       request.end();
     });
   }

@@ -29,9 +29,12 @@ export interface HubFileMetadata {
 }
 
 export function resolveUrl(ref: Pick<HubFileRef, "endpoint" | "repo" | "revision" | "path">): URL {
-  const base = ref.endpoint.replace(/\/+$/, "");
+  // Joined on the URL's path, not its text: an endpoint's query string (a mirror's key) stays a query string.
+  const url = new URL(ref.endpoint);
   const path = ref.path.split("/").map(encodeURIComponent).join("/");
-  return new URL(`${base}/${ref.repo}/resolve/${encodeURIComponent(ref.revision)}/${path}`);
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/${ref.repo}/resolve/${encodeURIComponent(ref.revision)}/${path}`;
+  url.hash = "";
+  return url;
 }
 
 /** Strip the weak marker and the quotes: `W/"abc"` → `abc`. */

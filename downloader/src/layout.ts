@@ -3,16 +3,18 @@
  * huggingface_hub reads offline, plus the downloader's own state in `<root>/.model-cache/`,
  * which no consumer reads.
  */
-import { stat } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
-import { hubRepoFolder } from "../../components/core/contract.js";
+import { createHash } from "node:crypto";
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { CACHEDIR_TAG_FILE, DOWNLOADER_STATE_DIR, hubRepoFolder, WHISPER_DIR } from "../../components/core/contract.js";
 import type { FileModel, WhisperModel } from "../../components/core/manifest.js";
-import { isErrno, writeFileAtomic, writeFileIfChanged } from "./fs-util.js";
+import { FilesystemError } from "./errors.js";
+import { isErrno, realpathOrUndefined, writeFileAtomic, writeFileIfChanged } from "./fs-util.js";
 
 /** The downloader's own state below the cache root: records, locks, partial plain-URL downloads. */
-export const STATE_DIR = ".model-cache";
+export const STATE_DIR = DOWNLOADER_STATE_DIR;
 
-export const CACHEDIR_TAG = "CACHEDIR.TAG";
+export const CACHEDIR_TAG = CACHEDIR_TAG_FILE;
 /** https://bford.info/cachedir/: backup tools skip a directory holding this file. */
 export const CACHEDIR_TAG_CONTENT =
   "Signature: 8a477f597d28d172789f06886806bc55\n" +
@@ -66,8 +68,29 @@ export function blobNameFromTarget(repo: HubRepoPaths, pointer: string, target: 
 
 /** Whisper reads `$XDG_CACHE_HOME/whisper/<name>.pt`; plain files sit at `<root>/<path>`. */
 export function urlModelPath(root: string, model: WhisperModel | FileModel): { path: string; relative: string } {
-  const rel = model.kind === "whisper" ? `whisper/${model.name}.pt` : model.path;
+  const rel = model.kind === "whisper" ? `${WHISPER_DIR}/${model.name}.pt` : model.path;
   return { path: join(root, ...rel.split("/")), relative: rel };
+}
+
+/** The cache root's real path (created first with `create`; as given when it does not exist). */
+export async function realRoot(root: string, options: { create: boolean }): Promise<string> {
+  if (options.create) await mkdir(root, { recursive: true });
+  return (await realpathOrUndefined(root)) ?? resolve(root);
+}
+
+/** Records, locks and partials must live in the cache itself: a linked state folder is refused, never trusted. */
+export async function assertStateDirReal(root: string): Promise<void> {
+  for (const dir of [stateDir(root), join(stateDir(root), "verified")]) {
+    const real = await realpathOrUndefined(dir);
+    if (real !== undefined && real !== dir) {
+      throw new FilesystemError(`${dir} is a symbolic link (to ${real}): the downloader's records must live in the cache; remove the link`);
+    }
+  }
+}
+
+/** A plain file's partials are `<stem>.<random>.incomplete` in partialsDir, one stem per destination. */
+export function urlPartialStem(relativePath: string): string {
+  return createHash("sha256").update(relativePath).digest("hex");
 }
 
 export function stateDir(root: string): string {

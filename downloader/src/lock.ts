@@ -5,9 +5,10 @@
  * The lock only saves a second download: correctness comes from verify-then-rename, so even two
  * writers racing past a stale lock would both rename identical, verified bytes.
  */
-import { mkdir } from "node:fs/promises";
+
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { mkdirNoLinks } from "./fs-util.js";
 
 export const DEFAULT_LOCK_STALE_MS = 10_000;
 
@@ -33,7 +34,7 @@ export function lockKey(kind: "blob" | "file", ...parts: string[]): string {
 export async function acquireLock(locksDir: string, key: string, options: LockOptions): Promise<Release | undefined> {
   // Loaded on first use: a warm run takes no lock and should not pay for the module.
   const { default: lockfile } = await import("proper-lockfile");
-  await mkdir(locksDir, { recursive: true });
+  await mkdirNoLinks(locksDir);
   const target = join(locksDir, key);
   let waited = false;
   let delay = 100;
@@ -65,4 +66,11 @@ export async function acquireLock(locksDir: string, key: string, options: LockOp
     });
     delay = Math.min(delay * 2, 1000);
   }
+}
+
+/** Whether a live (not stale) holder has the lock now. */
+export async function isLocked(locksDir: string, key: string, staleMs: number): Promise<boolean> {
+  const { default: lockfile } = await import("proper-lockfile");
+  const target = join(locksDir, key);
+  return lockfile.check(target, { realpath: false, lockfilePath: `${target}.lock`, stale: staleMs }).catch(() => false);
 }

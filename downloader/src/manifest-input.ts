@@ -53,14 +53,36 @@ export function parseManifestText(text: string, origin: string): Manifest {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ManifestError(`the manifest (${origin}) is not valid JSON: ${(error as Error).message}`);
+    // Never the parser's own message: it quotes the input (point --manifest at a token file and it prints the token).
+    throw new ManifestError(`the manifest (${origin}) is not valid JSON${jsonErrorPosition(text, error)}`);
   }
   const result = ManifestSchema.safeParse(value);
   if (!result.success) {
-    const details = result.error.issues.map((issue) => `${describePath(issue.path, value)}: ${describeIssue(issue, value)}`);
+    const { issues } = result.error;
+    const details = issues.slice(0, MAX_ISSUES).map((issue) => clip(`${describePath(issue.path, value)}: ${describeIssue(issue, value)}`));
+    if (issues.length > MAX_ISSUES) details.push(`… and ${issues.length - MAX_ISSUES} more problems`);
     throw new ManifestError(`the manifest (${origin}) is invalid:\n${details.map((line) => `  ${line}`).join("\n")}`);
   }
   return result.data;
+}
+
+/** However large the manifest, the error stays readable: the first problems, each one line of bounded length. */
+export const MAX_ISSUES = 20;
+const MAX_LINE = 300;
+
+function clip(line: string): string {
+  const flat = [...line].map((c) => (c < " " || c === "\u007f" ? " " : c)).join("");
+  return flat.length > MAX_LINE ? `${flat.slice(0, MAX_LINE)}…` : flat;
+}
+
+/** " at line L, column C" from V8's message when it gives a position, else nothing; never any of the text itself. */
+function jsonErrorPosition(text: string, error: unknown): string {
+  const match = /position (\d+)/.exec(error instanceof Error ? error.message : "");
+  if (!match) return text.trim() === "" ? " (it is empty)" : "";
+  const at = Math.min(Number(match[1]), text.length);
+  const before = text.slice(0, at);
+  const line = before.split("\n").length;
+  return ` (at line ${line}, column ${at - before.lastIndexOf("\n")})`;
 }
 
 /** `models[1].files[0].sha256`, plus the model id when there is one, so the user finds it fast. */
@@ -70,7 +92,7 @@ function describePath(path: PropertyKey[], input: unknown): string {
     text += typeof part === "number" ? `[${part}]` : `${text === "" ? "" : "."}${String(part)}`;
   }
   const model = modelAt(path, input);
-  if (model?.id) text += ` (model "${model.id}")`;
+  if (model?.id) text += ` (model ${JSON.stringify(model.id.slice(0, 80))})`;
   return text === "" ? "(manifest)" : text;
 }
 
@@ -78,7 +100,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
   const model = modelAt(issue.path, input);
   if (issue.code === "invalid_union" && issue.path.at(-1) === "kind" && model) {
     const options = "options" in issue && Array.isArray(issue.options) ? issue.options.map((o) => JSON.stringify(o)).join(", ") : "";
-    return `unknown model kind ${JSON.stringify(model.kind)}${options ? `; expected one of ${options}` : ""}`;
+    return `unknown model kind ${JSON.stringify(model.kind).slice(0, 80)}${options ? `; expected one of ${options}` : ""}`;
   }
   return issue.message;
 }

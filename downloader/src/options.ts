@@ -11,17 +11,37 @@ export { CONCURRENCY_ENV };
 export const LOCK_STALE_ENV = "MODEL_CACHE_LOCK_STALE_MS";
 export const CACHE_DIR_ENV = "HF_HUB_CACHE";
 
+/** --min-rate: bytes/s a body must keep up over a --timeout window. */
+export const DEFAULT_MIN_RATE = 1000;
+/** --max-time: seconds one file may take, retries included (a day). */
+export const DEFAULT_MAX_TIME_S = 86_400;
+/** --max-size: bytes accepted for a file nobody gave a size for (128 GiB, more than any model shard). */
+export const DEFAULT_MAX_SIZE = 128 * 1024 ** 3;
+
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A path from the command line: NUL cannot be in any path (the kernel would refuse it with a less helpful error). */
+const pathArg = z
+  .string()
+  .min(1)
+  .refine((p) => !p.includes("\0"), "must not contain a NUL character");
+
 const RawOptionsSchema = z.object({
-  manifest: z.string().min(1).optional(),
-  cache: z.string().min(1).optional(),
+  manifest: pathArg.optional(),
+  cache: pathArg.optional(),
   json: z.boolean().default(false),
   progress: z.enum(["auto", "bars", "lines", "none"]).default("auto"),
   progressInterval: z.coerce.number().positive().max(3600).default(10),
   concurrency: intIn(1, 64).optional(),
   retries: intIn(0, 100).default(5),
   timeout: z.coerce.number().positive().max(3600).default(60),
+  minRate: z.coerce.number().int().nonnegative().default(DEFAULT_MIN_RATE),
+  maxTime: z.coerce
+    .number()
+    .positive()
+    .max(30 * 86400)
+    .default(DEFAULT_MAX_TIME_S),
+  maxSize: z.coerce.number().int().positive().default(DEFAULT_MAX_SIZE),
   backoff: intIn(0, 600_000).default(500),
   fsync: z.boolean().default(true),
   deep: z.boolean().default(false),
@@ -47,6 +67,9 @@ export interface Settings {
   concurrency: number;
   retries: number;
   timeoutMs: number;
+  minBytesPerSecond: number;
+  maxTimeMs: number;
+  maxBytes: number;
   backoffMs: number;
   durable: boolean;
   deep: boolean;
@@ -73,8 +96,16 @@ export function resolveSettings(raw: Record<string, unknown>, env: Record<string
   const e = parsedEnv.data;
   const cache = o.cache ?? env[CACHE_DIR_ENV];
   if (!cache) throw new UsageError(`no cache directory: pass --cache DIR or set ${CACHE_DIR_ENV}`);
+  if (cache.includes("\0")) throw new UsageError(`environment variable ${CACHE_DIR_ENV}: must not contain a NUL character`);
   const root = isAbsolute(cache) ? cache : resolve(cache);
-  const token = HUB_TOKEN_ENV_KEYS.map((key) => env[key]?.trim()).find((value) => !!value);
+  const tokenKey = HUB_TOKEN_ENV_KEYS.find((key) => !!env[key]?.trim());
+  const token = tokenKey ? env[tokenKey]?.trim() : undefined;
+  // Checked here, not by the HTTP stack (which throws a bare ERR_INVALID_CHAR); the value is never echoed.
+  if (tokenKey && token && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new UsageError(
+      `environment variable ${tokenKey}: the token contains characters that cannot go in an HTTP header (CR, LF, spaces, control or non-ASCII characters); set it to the bare token`,
+    );
+  }
   return {
     manifestFile: o.manifest,
     root: root.replace(/\/+$/, "") || "/",
@@ -84,14 +115,25 @@ export function resolveSettings(raw: Record<string, unknown>, env: Record<string
     concurrency: o.concurrency ?? e[CONCURRENCY_ENV] ?? 4,
     retries: o.retries,
     timeoutMs: Math.round(o.timeout * 1000),
+    minBytesPerSecond: o.minRate,
+    maxTimeMs: Math.round(o.maxTime * 1000),
+    maxBytes: o.maxSize,
     backoffMs: o.backoff,
     durable: o.fsync,
     deep: o.deep,
     yes: o.yes,
-    endpoint: (e[HUB_ENDPOINT_ENV] ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, ""),
+    endpoint: normalizeEndpoint(e[HUB_ENDPOINT_ENV] ?? DEFAULT_HUB_ENDPOINT),
     token,
     lockStaleMs: e[LOCK_STALE_ENV] ?? DEFAULT_LOCK_STALE_MS,
   };
+}
+
+/** No trailing slash on the path and no fragment; a query string is kept (a mirror may want it) and goes on every request. */
+function normalizeEndpoint(endpoint: string): string {
+  const url = new URL(endpoint);
+  url.hash = "";
+  url.pathname = url.pathname.replace(/\/+$/, "");
+  return url.href.replace(/\/+(\?|$)/, "$1");
 }
 
 function kebab(name: string): string {

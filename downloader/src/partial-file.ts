@@ -1,25 +1,46 @@
 /**
- * The only place partial bytes live: `<dir>/<stem>.<random>.incomplete`. Bytes are hashed as
- * they arrive and written in order; once complete and verified the file is fsynced and renamed
- * to its final name in one atomic step. A partial left by a crash is found by its stem and
- * resumed (its bytes are re-hashed from disk first).
+ * The only place partial bytes live: `<dir>/<stem>.<random>.incomplete`, each written by one
+ * writer only. Bytes are hashed as they arrive and written in order; once complete and verified
+ * the file is fsynced and renamed to its final name in one atomic step.
+ *
+ * A partial left by an earlier run is resumed, but never written in place: its writer may still
+ * be alive (a frozen container, a stalled NFS client, a SIGSTOP) and go on writing into it once it
+ * wakes. The taker renames it away (so that writer's final rename fails and it starts again), then
+ * moves its bytes into a file of its own, from the end, truncating the old one as it goes: no
+ * more disk space than one chunk, and a crash in the middle leaves a valid (shorter) partial.
  */
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+
+import type { BigIntStats } from "node:fs";
+import { constants } from "node:fs";
+import { copyFile, type FileHandle, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { NetworkError } from "./errors.js";
-import { fsyncDir, randomSuffix } from "./fs-util.js";
+import { fsyncDir, isErrno, mkdirNoLinks, randomSuffix } from "./fs-util.js";
 import { type ContentHasher, hashOpenFile } from "./hashing.js";
 
-const SUFFIX = ".incomplete";
+export const PARTIAL_SUFFIX = ".incomplete";
+/** The tail of a partial being moved into its new owner's file: never resumed (its head is still in the old partial). */
+export const MOVING_SUFFIX = ".moving";
 /** Pause the socket when this many received bytes wait for the disk: memory stays flat whatever the file size. */
 const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
+const MOVE_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** With fsync on, flush to disk every this many bytes while downloading, so the final fsync has little left. */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 /** One background sync at a time in the process: each holds a libuv pool thread the writes need. */
 let backgroundSyncRunning = false;
+
+/** The partial was taken over (renamed away) by another downloader while this one wrote it: start again. */
+export class PartialTakenError extends NetworkError {
+  constructor(file: string) {
+    super(`${file}: another downloader took over the partial download while this one was stalled`, true);
+  }
+}
+
+/** The body went past the size it was allowed. */
+export class OverflowError extends NetworkError {}
 
 export class PartialFile {
   private closed = false;
@@ -35,35 +56,24 @@ export class PartialFile {
     public size: number,
   ) {}
 
-  /** Reuse the largest partial left for `stem` (others are deleted), or create a new one. */
-  static async open(dir: string, stem: string): Promise<PartialFile> {
-    await mkdir(dir, { recursive: true });
-    const prefix = `${stem}.`;
-    const leftovers: { path: string; size: number }[] = [];
-    for (const name of await readdir(dir)) {
-      if (!name.startsWith(prefix) || !name.endsWith(SUFFIX)) continue;
-      const path = join(dir, name);
-      try {
-        leftovers.push({ path, size: (await stat(path)).size });
-      } catch {
-        // Removed meanwhile by its owner.
+  /**
+   * A partial of this writer's own: with `resume`, holding the bytes of the largest one left for
+   * `stem` (moved, not shared; the others are deleted); otherwise empty.
+   */
+  static async open(dir: string, stem: string, options: { resume: boolean } = { resume: true }): Promise<PartialFile> {
+    await mkdirNoLinks(dir);
+    const own = join(dir, `${stem}.${randomSuffix()}${PARTIAL_SUFFIX}`);
+    if (options.resume) {
+      const leftovers = await listLeftovers(dir, stem);
+      for (const extra of leftovers.slice(1)) await rm(extra.path, { force: true });
+      const largest = leftovers[0];
+      if (largest && (await takeOver(largest.path, own, dir, stem))) {
+        const handle = await open(own, "r+");
+        return new PartialFile(own, handle, Number((await handle.stat()).size));
       }
     }
-    leftovers.sort((a, b) => b.size - a.size);
-    for (const extra of leftovers.slice(1)) await rm(extra.path, { force: true });
-    const reuse = leftovers[0];
-    if (reuse) {
-      try {
-        const handle = await open(reuse.path, "r+");
-        return new PartialFile(reuse.path, handle, (await handle.stat()).size);
-      } catch {
-        await rm(reuse.path, { force: true });
-      }
-    }
-    const path = join(dir, `${stem}.${randomSuffix()}${SUFFIX}`);
-    return new PartialFile(path, await open(path, "wx+", 0o644), 0);
+    return new PartialFile(own, await open(own, "wx+", 0o644), 0);
   }
-
   async truncate(size: number): Promise<void> {
     await this.syncing;
     await this.handle.truncate(size);
@@ -123,7 +133,7 @@ export class PartialFile {
         // More bytes than the file has: the server is wrong; keep nothing past the limit.
         overflow = true;
         chunk = chunk.subarray(0, Math.max(0, limit - this.size - queued));
-        body.destroy(new NetworkError(`the server sent more than the expected ${limit} bytes`, true));
+        body.destroy(new OverflowError(`the server sent more than the expected ${limit} bytes`, true));
       }
       if (chunk.length === 0) return;
       hasher.update(chunk);
@@ -165,18 +175,30 @@ export class PartialFile {
       });
   }
 
-  /** fsync, close and rename into place: the final name only ever holds complete, verified bytes. */
-  async commit(finalPath: string, durable: boolean): Promise<void> {
+  /**
+   * fsync, close and rename into place: the final name only ever holds complete, verified bytes.
+   * Resolves with the file's fstat after the last write (what the verification record checks the
+   * renamed file against); rejects with PartialTakenError when another downloader took the partial.
+   */
+  async commit(finalPath: string, durable: boolean, file: string): Promise<BigIntStats> {
+    let info: BigIntStats;
     try {
       await this.syncing;
       await this.handle.chmod(0o644).catch(() => undefined);
       if (durable) await this.handle.sync();
+      info = await this.handle.stat({ bigint: true });
     } finally {
       await this.close();
     }
-    await mkdir(dirname(finalPath), { recursive: true });
-    await rename(this.path, finalPath);
+    await mkdirNoLinks(dirname(finalPath));
+    try {
+      await rename(this.path, finalPath);
+    } catch (error) {
+      if (isErrno(error, "ENOENT")) throw new PartialTakenError(file);
+      throw error;
+    }
     if (durable) await fsyncDir(dirname(finalPath));
+    return info;
   }
 
   async discard(): Promise<void> {
@@ -190,5 +212,84 @@ export class PartialFile {
     this.closed = true;
     await this.syncing;
     await this.handle.close();
+  }
+}
+
+async function listLeftovers(dir: string, stem: string): Promise<{ path: string; size: number }[]> {
+  const prefix = `${stem}.`;
+  const out: { path: string; size: number }[] = [];
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const path = join(dir, name);
+    if (name.endsWith(MOVING_SUFFIX)) {
+      // A move that crashed: its head is still in the old partial.
+      await rm(path, { force: true });
+      continue;
+    }
+    if (!name.endsWith(PARTIAL_SUFFIX)) continue;
+    try {
+      out.push({ path, size: (await stat(path)).size });
+    } catch {
+      // Removed meanwhile.
+    }
+  }
+  return out.sort((a, b) => b.size - a.size);
+}
+
+/** Move `leftover`'s bytes into `own` (which must not exist); false when there was nothing to take. */
+async function takeOver(leftover: string, own: string, dir: string, stem: string): Promise<boolean> {
+  // Claim it: from now on its old writer's rename fails, and no other taker finds it under that name.
+  const claimed = join(dir, `${stem}.${randomSuffix()}${PARTIAL_SUFFIX}`);
+  try {
+    await rename(leftover, claimed);
+  } catch (error) {
+    if (isErrno(error, "ENOENT")) return false;
+    throw error;
+  }
+  const moving = `${own.slice(0, -PARTIAL_SUFFIX.length)}${MOVING_SUFFIX}`;
+  try {
+    // A reflink (btrfs, XFS) costs nothing; elsewhere, move the bytes.
+    await copyFile(claimed, moving, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+  } catch {
+    await rm(moving, { force: true });
+    await moveFromTheEnd(claimed, moving);
+  }
+  await rename(moving, own);
+  await rm(claimed, { force: true });
+  return true;
+}
+
+/**
+ * Copy `from` into the new file `to` chunk by chunk from the end, truncating `from` behind each
+ * chunk: disk use stays flat, and at every moment `from` still holds a valid prefix. Only the
+ * bytes `from` held when it was claimed are moved (a stalled writer may append past them).
+ */
+async function moveFromTheEnd(from: string, to: string): Promise<void> {
+  const source = await open(from, "r+");
+  try {
+    const target = await open(to, "wx", 0o644);
+    try {
+      let end = Number((await source.stat()).size);
+      await target.truncate(end);
+      const buffer = Buffer.allocUnsafe(Math.min(MOVE_CHUNK_BYTES, Math.max(1, end)));
+      while (end > 0) {
+        const start = Math.max(0, end - buffer.length);
+        const length = end - start;
+        let read = 0;
+        while (read < length) {
+          const { bytesRead } = await source.read(buffer, read, length - read, start + read);
+          if (bytesRead === 0) throw new Error(`${from} shrank while it was moved`);
+          read += bytesRead;
+        }
+        let written = 0;
+        while (written < length) written += (await target.write(buffer, written, length - written, start + written)).bytesWritten;
+        await source.truncate(start);
+        end = start;
+      }
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
   }
 }

@@ -6,7 +6,7 @@
 import { lstat } from "node:fs/promises";
 import { SHA1_RE, SHA256_RE } from "../../components/core/contract.js";
 import type { FileModel, HubFile, HuggingFaceModel, Manifest, ManifestModel, WhisperModel } from "../../components/core/manifest.js";
-import { isErrno, readlinkOrUndefined } from "./fs-util.js";
+import { isErrno, readlinkOrUndefined, realpathOrUndefined } from "./fs-util.js";
 import type { Digests } from "./hashing.js";
 import { blobNameFromTarget, blobPath, type HubRepoPaths, hubRepoPaths, pointerPath, urlModelPath } from "./layout.js";
 import { blobRecordPath, type ExpectedContent, fileRecordPath, readRecord, recordProblem, statOrUndefined } from "./records.js";
@@ -117,18 +117,12 @@ export type Inspection =
   /** Bytes are there (`existing`) but no valid record vouches for them: hash them before use. */
   | { state: "unverified"; reason: string; existing: string; etag?: string };
 
-/** Read-only: decide from links, stat and records (no hashing, no network) whether a file is ready. */
-export async function inspectTarget(root: string, target: FileTarget): Promise<Inspection> {
-  if (target.kind === "url") {
-    const info = await statOrUndefined(target.path);
-    if (!info) return { state: "missing", reason: "missing" };
-    if (!info.isFile()) return { state: "missing", reason: "not a regular file" };
-    const record = await readRecord(target.recordPath);
-    if (!record) return { state: "unverified", reason: "present but never verified by model-cache", existing: target.path };
-    const problem = recordProblem(record, info, expectedContent(target));
-    if (problem) return { state: "unverified", reason: problem, existing: target.path };
-    return { state: "verified", size: Number(info.size), checkedAgainst: record.checkedAgainst };
-  }
+/**
+ * Where a hub file's snapshot entry really leads: its blob's name and path when the entry is our
+ * relative link and its real path is that blob in this repo's own `blobs/` (no symlinked folder or
+ * file on the way), else why not. What a consumer reads is the real path, so that is what is checked.
+ */
+export async function resolveHubEntry(target: HubTarget): Promise<{ etag: string; blob: string } | { state: "missing"; reason: string }> {
   const link = await readlinkOrUndefined(target.pointer);
   if (link === undefined) {
     try {
@@ -142,8 +136,41 @@ export async function inspectTarget(root: string, target: FileTarget): Promise<I
   const etag = blobNameFromTarget(target.repo, target.pointer, link);
   if (!etag) return { state: "missing", reason: `the snapshot link points to ${link}, not to ../blobs/<etag>` };
   const blob = blobPath(target.repo, etag);
+  const real = await realpathOrUndefined(target.pointer);
+  if (real === undefined) return { state: "missing", reason: `the snapshot link's blob ${etag} is missing` };
+  if (real !== blob)
+    return { state: "missing", reason: `leads to ${real}, not to this repo's blob (a symbolic link on the way); never trusted` };
+  return { etag, blob };
+}
+
+/** A plain file's real path must be the file itself (no symlinked folder or file). */
+async function urlFileProblem(target: UrlTarget): Promise<string | undefined> {
+  const real = await realpathOrUndefined(target.path);
+  if (real === undefined) return "missing";
+  if (real !== target.path) return `leads to ${real} (a symbolic link on the way); never trusted`;
+  return undefined;
+}
+
+/** Read-only: decide from links, stat and records (no hashing, no network) whether a file is ready. */
+export async function inspectTarget(root: string, target: FileTarget): Promise<Inspection> {
+  if (target.kind === "url") {
+    const problem = await urlFileProblem(target);
+    if (problem) return { state: "missing", reason: problem };
+    const info = await statOrUndefined(target.path);
+    if (!info) return { state: "missing", reason: "missing" };
+    if (!info.isFile()) return { state: "missing", reason: "not a regular file" };
+    const record = await readRecord(target.recordPath);
+    if (!record) return { state: "unverified", reason: "present but never verified by model-cache", existing: target.path };
+    const recordProblemText = recordProblem(record, info, expectedContent(target));
+    if (recordProblemText) return { state: "unverified", reason: recordProblemText, existing: target.path };
+    return { state: "verified", size: Number(info.size), checkedAgainst: record.checkedAgainst };
+  }
+  const entry = await resolveHubEntry(target);
+  if ("state" in entry) return entry;
+  const { etag, blob } = entry;
   const info = await statOrUndefined(blob);
   if (!info) return { state: "missing", reason: `the snapshot link's blob ${etag} is missing` };
+  if (!info.isFile()) return { state: "missing", reason: `the blob ${etag} is not a regular file` };
   const record = await readRecord(blobRecordPath(root, target.repo.folder, etag));
   if (!record) return { state: "unverified", reason: "present but never verified by model-cache", existing: blob, etag };
   const expected = expectedContent(target, etag);

@@ -1,8 +1,10 @@
 /**
  * Verification records: written when a file's bytes were hashed and matched, so `verify` and a
- * warm `download` can trust the file again without re-reading it, as long as its size, mtime
- * and inode are unchanged. One small JSON file per blob (or plain file) so that two downloaders
- * never read-modify-write a shared file; each is written atomically.
+ * warm `download` can trust the file again without re-reading it, as long as its device, inode,
+ * size, mtime and ctime are unchanged. ctime cannot be set back from user space (`touch -r` sets
+ * mtime, and changes ctime), so an in-place edit with size and mtime restored is still seen.
+ * One small JSON file per blob (or plain file) so that two downloaders never read-modify-write a
+ * shared file; each is written atomically.
  */
 import type { BigIntStats } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -10,15 +12,17 @@ import { join } from "node:path";
 import { z } from "zod";
 import { SHA1_RE, SHA256_RE } from "../../components/core/contract.js";
 import { isErrno, readFileOrUndefined, writeFileAtomic } from "./fs-util.js";
-import type { Digests } from "./hashing.js";
+import { type Digests, hashFile } from "./hashing.js";
 import { STATE_DIR } from "./layout.js";
 
 export const RecordSchema = z
   .object({
-    version: z.literal(1),
+    version: z.literal(2),
     size: z.number().int().nonnegative(),
-    /** Nanoseconds and inode as decimal strings: both can exceed 2^53 (NFS/EFS file ids do). */
+    /** Nanoseconds, device and inode as decimal strings: all can exceed 2^53 (NFS/EFS file ids do). */
     mtimeNs: z.string().regex(/^\d+$/),
+    ctimeNs: z.string().regex(/^\d+$/),
+    dev: z.string().regex(/^\d+$/),
     ino: z.string().regex(/^\d+$/),
     sha256: z.string().regex(SHA256_RE),
     gitSha1: z.string().regex(SHA1_RE).optional(),
@@ -58,17 +62,36 @@ export async function statOrUndefined(path: string): Promise<BigIntStats | undef
   }
 }
 
+/** The identity of a file's bytes as cheap metadata: what a record is checked against. */
+export function sameFile(a: BigIntStats, b: BigIntStats, options: { ctime: boolean }): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && (!options.ctime || a.ctimeNs === b.ctimeNs);
+}
+
+/**
+ * Record that `verifiedFile` holds bytes with these digests. `hashedAs` is the file's fstat taken
+ * when those bytes were hashed (before the rename, which changes ctime): when the file on disk is
+ * no longer that one (another writer, an edit), the record is not written from the stream's
+ * digests but the file is hashed again first; undefined when its bytes differ.
+ */
 export async function writeRecord(
   recordPath: string,
   verifiedFile: string,
   digests: Digests,
   checkedAgainst: string[],
-): Promise<VerificationRecord> {
-  const info = await stat(verifiedFile, { bigint: true });
+  hashedAs?: BigIntStats,
+): Promise<VerificationRecord | undefined> {
+  let info = await stat(verifiedFile, { bigint: true });
+  if (hashedAs && !sameFile(info, hashedAs, { ctime: false })) {
+    const again = await hashFile(verifiedFile, { gitBlob: digests.gitSha1 !== undefined });
+    if (again.sha256 !== digests.sha256 || again.gitSha1 !== digests.gitSha1) return undefined;
+    info = await stat(verifiedFile, { bigint: true });
+  }
   const record: VerificationRecord = {
-    version: 1,
+    version: 2,
     size: Number(info.size),
     mtimeNs: info.mtimeNs.toString(),
+    ctimeNs: info.ctimeNs.toString(),
+    dev: info.dev.toString(),
     ino: info.ino.toString(),
     sha256: digests.sha256,
     ...(digests.gitSha1 ? { gitSha1: digests.gitSha1 } : {}),
@@ -87,8 +110,14 @@ export interface ExpectedContent {
 
 /** Why a record does not vouch for the file (undefined when it does). */
 export function recordProblem(record: VerificationRecord, info: BigIntStats, expected: ExpectedContent): string | undefined {
-  if (BigInt(record.size) !== info.size || record.mtimeNs !== info.mtimeNs.toString() || record.ino !== info.ino.toString()) {
-    return "changed since it was verified (size, mtime or inode differ)";
+  if (
+    BigInt(record.size) !== info.size ||
+    record.mtimeNs !== info.mtimeNs.toString() ||
+    record.ctimeNs !== info.ctimeNs.toString() ||
+    record.dev !== info.dev.toString() ||
+    record.ino !== info.ino.toString()
+  ) {
+    return "changed since it was verified (size, mtime, ctime, device or inode differ)";
   }
   if (expected.size !== undefined && expected.size !== record.size) {
     return `size ${record.size} differs from the manifest's ${expected.size}`;

@@ -45,8 +45,17 @@ export function toJson(report: CommandReport): string {
   });
 }
 
+/** The human output stays readable whatever the manifest's size: the rest is in `--json`. */
+export const MAX_TABLE_ROWS = 50;
+export const MAX_FAILED_MODELS = 20;
+
 export function summaryTable(models: ModelReport[]): string {
-  const rows = models.map((m) => [
+  // Failures first, so the rows kept are the ones that matter.
+  const shown =
+    models.length <= MAX_TABLE_ROWS
+      ? models
+      : [...models.filter((m) => m.exitCode !== undefined), ...models.filter((m) => m.exitCode === undefined)].slice(0, MAX_TABLE_ROWS);
+  const rows = shown.map((m) => [
     m.id,
     m.kind,
     String(m.files),
@@ -55,7 +64,8 @@ export function summaryTable(models: ModelReport[]): string {
     m.status + ((m.status === "ok" || m.status === "downloaded") && !m.verified ? " (no checksum)" : ""),
     formatDuration(m.seconds),
   ]);
-  return formatTable(["model", "kind", "files", "size", "fetched", "status", "time"], rows, new Set([2, 3, 4, 6]));
+  const table = formatTable(["model", "kind", "files", "size", "fetched", "status", "time"], rows, new Set([2, 3, 4, 6]));
+  return models.length > shown.length ? `${table}\n… and ${models.length - shown.length} more models (--json lists them all)` : table;
 }
 
 /** The closing lines: what failed, plainly (the Docker component quotes the last log lines on failure). */
@@ -63,11 +73,12 @@ export function failureLines(command: string, models: ModelReport[], exitCode: E
   const bad = models.filter((m) => m.status !== "ok" && m.status !== "downloaded");
   if (exitCode === EXIT.ok) return [];
   const lines = [`model-cache ${command}: FAILED (exit ${exitCode}): ${bad.length} of ${models.length} models not ready`];
-  for (const model of bad) {
+  for (const model of bad.slice(0, MAX_FAILED_MODELS)) {
     const reason = model.reason ?? model.status;
     lines.push(`  ${model.id}: ${reason.startsWith(`${model.id}: `) ? reason.slice(model.id.length + 2) : reason}`);
     for (const problem of (model.problems ?? []).slice(0, 5)) lines.push(`    ${problem.file}: ${problem.state}: ${problem.reason}`);
     if ((model.problems?.length ?? 0) > 5) lines.push(`    … and ${(model.problems?.length ?? 0) - 5} more files`);
   }
+  if (bad.length > MAX_FAILED_MODELS) lines.push(`  … and ${bad.length - MAX_FAILED_MODELS} more models (--json lists them all)`);
   return lines;
 }

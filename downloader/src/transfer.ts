@@ -4,12 +4,16 @@
  * atomic rename, retried with backoff on 5xx/429/resets/timeouts/truncated bodies, and retried
  * once from scratch on a checksum mismatch.
  */
+
+import type { BigIntStats } from "node:fs";
 import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ChecksumMismatchError, NetworkError, toCliError } from "./errors.js";
+import { ChecksumMismatchError, CliError, NetworkError, toCliError } from "./errors.js";
+import { EXIT } from "./exit-codes.js";
 import { ContentHasher, type Digests } from "./hashing.js";
 import { type HttpClient, type StatusHints, statusError } from "./http.js";
-import { PartialFile } from "./partial-file.js";
+import { OverflowError, PartialFile, PartialTakenError } from "./partial-file.js";
 
 export interface Mismatch {
   algorithm: string;
@@ -51,6 +55,14 @@ export interface TransferContext {
   durable: boolean;
   progress: FileProgress;
   log: (message: string) => void;
+  /** --timeout: the window the minimum rate is measured over (the idle timeout itself is the HTTP client's). */
+  timeoutMs: number;
+  /** --min-rate: a body below this many bytes/s over a whole window is abandoned and resumed (0: off). */
+  minBytesPerSecond: number;
+  /** --max-time: the most one file may take, retries included. */
+  maxTimeMs: number;
+  /** --max-size: the most bytes accepted for a file whose size nobody gave. */
+  maxBytes: number;
 }
 
 export interface TransferResult {
@@ -60,42 +72,77 @@ export interface TransferResult {
   /** Bytes that were already on disk from an earlier, interrupted run. */
   resumedFrom: number;
   digests: Digests;
+  /** The file's fstat after its last write, before the rename. */
+  committed: BigIntStats;
 }
 
-export async function transfer(spec: TransferSpec, ctx: TransferContext): Promise<TransferResult> {
+export async function transfer(spec: TransferSpec, outer: TransferContext): Promise<TransferResult> {
+  // The whole file, retries included, within --max-time: a server that keeps sending just enough never holds a run forever.
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () =>
+      deadline.abort(
+        new NetworkError(
+          `${spec.model}: ${spec.file}: not complete after ${outer.maxTimeMs / 1000}s (--max-time); the partial download is kept and resumes on the next run`,
+          false,
+        ),
+      ),
+    outer.maxTimeMs,
+  );
+  timer.unref();
+  const ctx: TransferContext = { ...outer, signal: AbortSignal.any([outer.signal, deadline.signal]) };
   let fetched = 0;
-  for (let pass = 1; ; pass++) {
-    const partial = await PartialFile.open(spec.partialDir, spec.partialStem);
-    partial.syncWhileWriting = ctx.durable;
-    try {
-      const resumedFrom = partial.size;
-      const outcome = await fill(partial, spec, ctx);
-      fetched += outcome.fetched;
-      const mismatch = spec.check(outcome.digests, outcome.size);
-      if (mismatch) {
-        await partial.discard();
-        const what = `${spec.model}: ${spec.file}: ${mismatch.algorithm} mismatch: expected ${mismatch.expected}, got ${mismatch.actual}`;
-        if (pass === 1) {
-          ctx.log(`${what}; deleted the bad bytes, downloading again (once)`);
+  let taken = 0;
+  try {
+    for (let pass = 1; ; ) {
+      const partial = await PartialFile.open(spec.partialDir, spec.partialStem, { resume: pass === 1 });
+      partial.syncWhileWriting = ctx.durable;
+      try {
+        const resumedFrom = partial.size;
+        const outcome = await fill(partial, spec, ctx);
+        fetched += outcome.fetched;
+        const mismatch = spec.check(outcome.digests, outcome.size);
+        if (mismatch) {
+          await partial.discard();
+          const what = `${spec.model}: ${spec.file}: ${mismatch.algorithm} mismatch: expected ${mismatch.expected}, got ${mismatch.actual}`;
+          if (pass === 1) {
+            ctx.log(`${what}; deleted the bad bytes, downloading again (once)`);
+            ctx.progress.reset();
+            pass++;
+            continue;
+          }
+          throw new ChecksumMismatchError(
+            spec.model,
+            spec.file,
+            mismatch.algorithm,
+            mismatch.expected,
+            mismatch.actual,
+            "after a second download",
+          );
+        }
+        const committed = await partial.commit(spec.finalPath, ctx.durable, spec.file);
+        return { size: outcome.size, fetched, resumedFrom, digests: outcome.digests, committed };
+      } catch (error) {
+        // Our partial was claimed by a downloader that thought this one dead: take back whatever it left.
+        if (error instanceof PartialTakenError && ++taken <= MAX_TAKEOVERS && !ctx.signal.aborted) {
+          ctx.log(`${error.message}; starting again from what is on disk`);
           ctx.progress.reset();
           continue;
         }
-        throw new ChecksumMismatchError(
-          spec.model,
-          spec.file,
-          mismatch.algorithm,
-          mismatch.expected,
-          mismatch.actual,
-          "after a second download",
-        );
+        throw error;
+      } finally {
+        await partial.close();
       }
-      await partial.commit(spec.finalPath, ctx.durable);
-      return { size: outcome.size, fetched, resumedFrom, digests: outcome.digests };
-    } finally {
-      await partial.close();
     }
+  } catch (error) {
+    if (deadline.signal.aborted && !outer.signal.aborted) throw deadline.signal.reason;
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+const MAX_TAKEOVERS = 3;
 
 async function fill(
   partial: PartialFile,
@@ -119,16 +166,24 @@ async function fill(
     hasher = undefined;
     ctx.progress.reset();
   };
+  const tooLarge = (bytes: number) =>
+    new CliError(
+      `${spec.model}: ${spec.file}: the server sent more than ${bytes} bytes for a file the manifest gives no size for (--max-size); add its size to the manifest or raise --max-size`,
+      EXIT.network,
+    );
 
   if (total !== undefined) {
     if (partial.size > total) await partial.truncate(0);
     if (partial.size > 0) ctx.log(`${spec.model}: ${spec.file}: resuming at byte ${partial.size} of ${total}`);
     await startHasher();
+  } else if (partial.size > ctx.maxBytes) {
+    await partial.truncate(0);
   }
 
   while (total === undefined || hasher === undefined || partial.size < total) {
     ctx.signal.throwIfAborted();
     const before = partial.size;
+    let watch: RateWatch | undefined;
     try {
       const headers: Record<string, string> = partial.size > 0 ? { range: `bytes=${partial.size}-` } : {};
       const response = await ctx.http.open("GET", spec.url, { headers, redirects: "follow", signal: ctx.signal });
@@ -157,21 +212,28 @@ async function fill(
       }
       if (answerTotal !== undefined) {
         if (total !== undefined && answerTotal !== total) {
-          response.body.resume();
-          await restart();
+          // The bytes already here are still good (the range started where they end): keep them for the next run.
+          response.body.destroy();
           throw new ChecksumMismatchError(spec.model, spec.file, "size", String(total), String(answerTotal), "as the server announced it");
+        }
+        if (total === undefined && answerTotal > ctx.maxBytes) {
+          response.body.destroy();
+          throw tooLarge(ctx.maxBytes);
         }
         total = answerTotal;
       }
       const active = hasher ?? (await startHasher());
+      watch = new RateWatch(response.body, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
+      const counting = watch;
       await partial.append(
         response.body,
         active,
         (bytes) => {
           fetched += bytes;
+          counting.add(bytes);
           ctx.progress.advance(bytes);
         },
-        total,
+        total ?? ctx.maxBytes,
       );
       if (total === undefined) {
         total = partial.size;
@@ -183,8 +245,13 @@ async function fill(
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
       const failure = toCliError(error);
+      if (failure instanceof OverflowError && total === undefined) {
+        await partial.truncate(0);
+        throw tooLarge(ctx.maxBytes);
+      }
       if (!(failure instanceof NetworkError) || !failure.retryable) throw failure;
-      if (partial.size > before) failures = 0;
+      // Progress resets the count, unless the attempt was abandoned for being too slow: a trickle makes "progress" forever.
+      if (partial.size > before && !(failure instanceof SlowTransferError)) failures = 0;
       failures++;
       if (failures > ctx.retries) {
         throw new NetworkError(`${spec.model}: ${failure.message} (gave up after ${ctx.retries} retries)`, false, { cause: failure });
@@ -194,6 +261,8 @@ async function fill(
       await sleep(delay, undefined, { signal: ctx.signal }).catch(() => {
         throw ctx.signal.reason;
       });
+    } finally {
+      watch?.stop();
     }
   }
 
@@ -206,6 +275,51 @@ async function fill(
   }
   return { size: total, digests, fetched };
 }
+
+/** A body below the minimum rate for a whole window. */
+export class SlowTransferError extends NetworkError {}
+
+/**
+ * Abandons a body that stays below `minBytesPerSecond` over a sliding window of `windowMs`
+ * (the idle timeout only catches a body that sends nothing; a byte every few seconds passes it).
+ */
+class RateWatch {
+  private readonly buckets: number[] = [];
+  private current = 0;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(body: Readable, minBytesPerSecond: number, windowMs: number, file: string) {
+    if (minBytesPerSecond <= 0) return;
+    const slots = Math.max(1, Math.ceil(windowMs / RATE_TICK_MS));
+    this.timer = setInterval(() => {
+      this.buckets.push(this.current);
+      this.current = 0;
+      if (this.buckets.length > slots) this.buckets.shift();
+      if (this.buckets.length < slots || body.isPaused()) return;
+      const received = this.buckets.reduce((sum, b) => sum + b, 0);
+      const seconds = (slots * RATE_TICK_MS) / 1000;
+      if (received < minBytesPerSecond * seconds) {
+        body.destroy(
+          new SlowTransferError(
+            `${file}: ${received} bytes in ${seconds}s, below the minimum of ${minBytesPerSecond} bytes/s (--min-rate over --timeout)`,
+            true,
+          ),
+        );
+      }
+    }, RATE_TICK_MS);
+    this.timer.unref();
+  }
+
+  add(bytes: number): void {
+    this.current += bytes;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+const RATE_TICK_MS = 250;
 
 function contentLength(headers: IncomingHttpHeaders): number | undefined {
   const value = headers["content-length"];

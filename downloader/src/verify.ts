@@ -7,9 +7,9 @@ import { SHA1_RE } from "../../components/core/contract.js";
 import type { Manifest } from "../../components/core/manifest.js";
 import { toCliError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
-import { readFileOrUndefined, readlinkOrUndefined } from "./fs-util.js";
+import { readFileOrUndefined, realpathOrUndefined } from "./fs-util.js";
 import { hashFile } from "./hashing.js";
-import { blobNameFromTarget, blobPath, refPath } from "./layout.js";
+import { assertStateDirReal, realRoot, refPath } from "./layout.js";
 import {
   compareDigests,
   etagProblem,
@@ -18,6 +18,7 @@ import {
   inspectTarget,
   type ModelPlan,
   planManifest,
+  resolveHubEntry,
   targetPathInModel,
 } from "./plan.js";
 import { forEachLimit } from "./pool.js";
@@ -42,7 +43,9 @@ export async function runVerify(
   reporter: Reporter,
   signal: AbortSignal,
 ): Promise<ModelReport[]> {
-  const plans = planManifest(settings.root, manifest);
+  const root = await realRoot(settings.root, { create: false });
+  await assertStateDirReal(root);
+  const plans = planManifest(root, manifest);
   const items = plans.flatMap((plan, m) => plan.targets.map((target, f) => ({ m, f, target })));
   const checks: FileCheck[][] = plans.map((plan) => new Array(plan.targets.length));
   const timings = plans.map(() => ({ start: Number.POSITIVE_INFINITY, end: 0 }));
@@ -51,7 +54,7 @@ export async function runVerify(
     const started = Date.now();
     let check: FileCheck;
     try {
-      check = settings.deep ? await deepCheck(target, reporter, signal) : await fastCheck(settings.root, target);
+      check = settings.deep ? await deepCheck(target, reporter, signal) : await fastCheck(root, target);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       check = {
@@ -65,8 +68,8 @@ export async function runVerify(
     timing.start = Math.min(timing.start, started);
     timing.end = Math.max(timing.end, Date.now());
   };
-  if (settings.deep) await forEachLimit(items, settings.concurrency, run);
-  else await Promise.all(items.map(run));
+  // Fast checks are a few stats each: many in flight, but bounded (a manifest may list 100k files).
+  await forEachLimit(items, settings.deep ? settings.concurrency : 64, run);
 
   return Promise.all(plans.map((plan, m) => modelReport(plan, checks[m]!, timings[m]!)));
 }
@@ -110,11 +113,21 @@ async function deepCheck(target: FileTarget, reporter: Reporter, signal: AbortSi
   let path: string;
   let etag: string | undefined;
   if (target.kind === "hub") {
-    const link = await readlinkOrUndefined(target.pointer);
-    etag = link === undefined ? undefined : blobNameFromTarget(target.repo, target.pointer, link);
-    if (!etag) return { size: 0, verified: false, problem: { file, state: "missing", reason: "no snapshot link to a blob" } };
-    path = blobPath(target.repo, etag);
+    // The bytes a consumer reads: the snapshot entry's real path, which must be this repo's blob.
+    const entry = await resolveHubEntry(target);
+    if ("state" in entry) return { size: 0, verified: false, problem: { file, ...entry } };
+    etag = entry.etag;
+    path = entry.blob;
   } else {
+    const real = await realpathOrUndefined(target.path);
+    if (real === undefined) return { size: 0, verified: false, problem: { file, state: "missing", reason: "missing" } };
+    if (real !== target.path) {
+      return {
+        size: 0,
+        verified: false,
+        problem: { file, state: "missing", reason: `leads to ${real} (a symbolic link on the way); never trusted` },
+      };
+    }
     path = target.path;
   }
   const tracked = reporter.file(`${target.label} (hashing)`, undefined);

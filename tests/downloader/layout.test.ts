@@ -83,13 +83,11 @@ describe("download: the layout huggingface_hub reads offline", () => {
     expect((await runCli(["download", "-m", manifestFile, "-c", cache], env)).code).toBe(0);
     hub.requests.length = 0;
 
-    const started = performance.now();
+    // How fast it is, is the bench's business (npm run bench:downloader); here: no request, nothing fetched.
     const warm = await runCli(["download", "-m", manifestFile, "-c", cache, "--json"], env);
-    const elapsed = performance.now() - started;
     expect(warm.code).toBe(0);
     expect(hub.requests).toEqual([]);
     expect(warm.json?.models.every((m) => m.status === "ok" && m.fetchedBytes === 0)).toBe(true);
-    expect(elapsed).toBeLessThan(1000);
 
     const fast = await runCli(["verify", "-m", manifestFile, "-c", cache, "--json"], env);
     expect(fast.code).toBe(0);

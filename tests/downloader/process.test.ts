@@ -1,11 +1,14 @@
-/** Real processes: kill -9 then resume, two downloaders on one cache, a cache this user cannot write. */
-import { chmod, mkdir, readdir, stat } from "node:fs/promises";
+/**
+ * Real processes: kill -9 then resume, a downloader frozen past the stale-lock time, two
+ * downloaders on one cache, a cache this user cannot write. Every wait is on an event (a file's
+ * size, a log line, the fake hub's state), bounded generously, never on a wall-clock guess.
+ */
+import { chmod, mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { beforeEach, describe, expect, it } from "vitest";
 import { hubRepoFolder } from "../../components/core/contract.js";
 import { EXIT } from "../../downloader/src/exit-codes.js";
-import { collect, runCli, spawnCli } from "./support/cli.js";
+import { collect, runCli, spawnCli, waitFor, watchStderr } from "./support/cli.js";
 import { COMMIT, type Fixture, REPO } from "./support/fixtures.js";
 import type { FakeHub } from "./support/hub-server.js";
 import { type HubSession, useHubSession } from "./support/session.js";
@@ -44,12 +47,10 @@ describe("kill -9 in the middle of a download", () => {
     const child = spawnCli(args(), env);
     const done = collect(child);
     const etag = fixture.files["model.safetensors"]!.sha256;
-    let partial: { name: string; size: number } | undefined;
-    for (let i = 0; i < 400 && !partial; i++) {
-      await sleep(25);
-      partial = (await partials()).find((p) => p.name.startsWith(`${etag}.`) && p.size > 1024 * 1024);
-    }
-    expect(partial, "the download never got going").toBeDefined();
+    await waitFor(
+      async () => (await partials()).some((p) => p.name.startsWith(`${etag}.`) && p.size > 1024 * 1024),
+      "1 MiB of the weights",
+    );
     child.kill("SIGKILL");
     await done;
 
@@ -83,7 +84,7 @@ describe("SIGTERM", () => {
     hub.throttle = { chunkBytes: 64 * 1024, delayMs: 10 };
     const child = spawnCli(args(), env);
     const done = collect(child);
-    for (let i = 0; i < 400 && !(await partials()).some((p) => p.size > 512 * 1024); i++) await sleep(25);
+    await waitFor(async () => (await partials()).some((p) => p.size > 512 * 1024), "512 KiB of the weights");
     child.kill("SIGTERM");
     const result = await done;
     expect(result.code).toBe(EXIT.terminated);
@@ -98,13 +99,74 @@ describe("SIGTERM", () => {
   });
 });
 
+describe("a downloader frozen past the stale-lock time (SIGSTOP; a frozen container, a stalled NFS client)", () => {
+  it("a second takes over, restarts and is killed; the first wakes up: what verify calls OK is what the file holds", async () => {
+    // The old way: the second reused the first's partial in place and truncated it; the first, woken up, wrote on past
+    // the hole, renamed it and recorded the digests of its stream: verify said OK over 800 KB of zeros.
+    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 10 };
+    const etag = fixture.files["model.safetensors"]!.sha256;
+    const firstChild = spawnCli(args(), env);
+    const first = collect(firstChild);
+    await waitFor(
+      async () => (await partials()).some((p) => p.name.startsWith(`${etag}.`) && p.size >= 1024 * 1024),
+      "1 MiB of the weights",
+    );
+    firstChild.kill("SIGSTOP");
+    try {
+      // The second finds the first's lock stale (it cannot refresh it), takes over, and its server ignores the Range:
+      // it starts the weights over from byte 0, then stalls after 200 kB, and is killed there.
+      let stalled = false;
+      hub.fail(WEIGHTS, { kind: "stall", afterBytes: 200_000, stallMs: 120_000, ignoreRange: true, onStall: () => (stalled = true) });
+      const secondChild = spawnCli(args(), env);
+      const second = collect(secondChild);
+      await waitFor(() => stalled, "the second downloader restarting the weights");
+      await waitFor(async () => (await partials()).some((p) => p.size === 200_000), "the second's 200 kB on disk");
+      secondChild.kill("SIGKILL");
+      await second;
+    } finally {
+      firstChild.kill("SIGCONT");
+    }
+    hub.throttle = undefined;
+    const result = await first;
+    expect(result.code, result.stderr).toBe(0);
+
+    const fast = await runCli(["verify", "-m", manifestFile, "-c", cache, "--json"], env);
+    const deep = await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache, "--json"], env);
+    const onDisk = await readFile(join(cache, hubRepoFolder(REPO), "snapshots", COMMIT, "model.safetensors"));
+    expect({ fast: fast.code, deep: deep.code, bytesRight: onDisk.equals(fixture.data["model.safetensors"]!) }).toEqual({
+      fast: 0,
+      deep: 0,
+      bytesRight: true,
+    });
+    // And a warm run trusts it without a request.
+    hub.requests.length = 0;
+    expect((await runCli(args(), env)).code).toBe(0);
+    expect(hub.requests).toEqual([]);
+  });
+});
+
 describe("two downloaders on one cache", () => {
   it("both succeed, each blob is fetched once, the cache verifies", async () => {
-    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 25 };
-    const first = collect(spawnCli(args(), env));
-    // Start the second while the first is in the middle of the big blob: it must wait, then reuse it.
-    for (let i = 0; i < 400 && (await partials()).length === 0; i++) await sleep(25);
-    const second = collect(spawnCli(args(), env));
+    // A long stale time: a loaded machine may delay the holder's lock refresh, and a takeover here would be a test artefact.
+    const patient = { ...env, MODEL_CACHE_LOCK_STALE_MS: "60000" };
+    // The first holds the big blob in the middle of its body until the second is seen waiting for it.
+    let stalled = false;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolveGate) => {
+      release = resolveGate;
+    });
+    hub.fail(WEIGHTS, { kind: "stall", afterBytes: 1024 * 1024, stallMs: 120_000, onStall: () => (stalled = true), until: gate });
+    const firstChild = spawnCli(args(), patient);
+    const first = collect(firstChild);
+    await waitFor(() => stalled, "the first downloader in the middle of the weights");
+    const secondChild = spawnCli(args(), patient);
+    const secondLog = watchStderr(secondChild);
+    const second = collect(secondChild);
+    await waitFor(
+      () => /model\.safetensors: another downloader is fetching blob/.test(secondLog.text()),
+      "the second waiting for the first",
+    );
+    release();
     const results = await Promise.all([first, second]);
     for (const result of results) expect(result.code, result.stderr).toBe(0);
     expect(hub.contentRequests(WEIGHTS)).toHaveLength(1);

@@ -1,3 +1,4 @@
+import { writeFile } from "node:fs/promises";
 import { beforeEach, describe, expect, it } from "vitest";
 import { EXIT } from "../../downloader/src/exit-codes.js";
 import { runCli } from "./support/cli.js";
@@ -32,6 +33,28 @@ describe("HF_TOKEN goes to the hub host only", () => {
     expect(result.stderr).not.toContain(TOKEN);
     // Neither are the CDN's signed query strings.
     expect(result.stderr).not.toContain("secret-cdn-signature");
+  });
+
+  it("a plain file URL on the hub's own origin gets it (as the docs say); the same file on another host does not", async () => {
+    const data = Buffer.from("a checkpoint kept in a hub repo");
+    const onHub = hub.addPlainFile("on-hub.bin", data, { onHub: true });
+    const elsewhere = hub.addPlainFile("elsewhere.bin", data);
+    const manifest = {
+      version: 1,
+      models: [
+        { id: "on-hub", kind: "file", path: "on-hub.bin", url: onHub.url, sha256: onHub.sha256 },
+        { id: "elsewhere", kind: "file", path: "elsewhere.bin", url: elsewhere.url, sha256: elsewhere.sha256 },
+      ],
+    };
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    const result = await runCli(["download", "-m", manifestFile, "-c", cache], { HF_ENDPOINT: hub.endpoint, HF_TOKEN: TOKEN });
+    expect(result.code, result.stderr).toBe(0);
+    expect(hub.requests.filter((r) => r.path === "/plain/on-hub.bin").map((r) => [r.server, r.authorization])).toEqual([
+      ["hub", `Bearer ${TOKEN}`],
+    ]);
+    expect(hub.requests.filter((r) => r.path === "/plain/elsewhere.bin").map((r) => [r.server, r.authorization])).toEqual([
+      ["cdn", undefined],
+    ]);
   });
 
   it("a gated repo without a token: exit 4, says to set HF_TOKEN", async () => {

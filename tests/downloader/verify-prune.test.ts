@@ -37,7 +37,7 @@ describe("verify", () => {
     expect(result.stderr.trimEnd().split("\n").slice(-4).join("\n")).toContain("model-cache verify: FAILED (exit 3)");
   });
 
-  it("--deep: catches bytes changed in place even when size, mtime and inode look unchanged (exit 5)", async () => {
+  it("--deep: catches bytes changed in place even when every recorded attribute looks unchanged (exit 5)", async () => {
     const handle = await open(weightsBlob(), "r+");
     await handle.write(Buffer.from("corrupted!"), 0, 10, 1000);
     await handle.close();
@@ -50,8 +50,10 @@ describe("verify", () => {
       hubRepoFolder(REPO),
       `${fixture.files["model.safetensors"]!.sha256}.json`,
     );
-    const record = JSON.parse(await readFile(recordPath, "utf8")) as { mtimeNs: string };
-    record.mtimeNs = (await stat(weightsBlob(), { bigint: true })).mtimeNs.toString();
+    const record = JSON.parse(await readFile(recordPath, "utf8")) as { mtimeNs: string; ctimeNs: string };
+    const now = await stat(weightsBlob(), { bigint: true });
+    record.mtimeNs = now.mtimeNs.toString();
+    record.ctimeNs = now.ctimeNs.toString();
     await writeFile(recordPath, JSON.stringify(record));
     expect((await verify()).code).toBe(EXIT.ok);
     const deep = await verify("--deep");

@@ -25,10 +25,21 @@ export type Fault =
   | { kind: "corrupt" }
   /** Answer with this status (and no body). */
   | { kind: "status"; status: number; headers?: Record<string, string> }
-  /** Stop sending for `stallMs` after `afterBytes`, then go on (if the client is still there). */
-  | { kind: "stall"; afterBytes: number; stallMs: number }
+  /**
+   * Stop sending for `stallMs` after `afterBytes`, then go on (if the client is still there);
+   * `ignoreRange` answers 200 from byte 0 first; `onStall` is told when the pause begins.
+   */
+  | { kind: "stall"; afterBytes: number; stallMs: number; ignoreRange?: boolean; onStall?: () => void; until?: Promise<void> }
   /** Answer 200 with the whole body even when a Range was asked. */
-  | { kind: "ignore-range" };
+  | { kind: "ignore-range" }
+  /** Send one byte every `intervalMs` (at most `maxBytes` of them, then close): above the idle timeout's radar. */
+  | { kind: "trickle"; intervalMs: number; maxBytes: number }
+  /** Send the status line and headers one byte every `intervalMs` (at most `maxBytes`, then close). */
+  | { kind: "trickle-head"; intervalMs: number; maxBytes: number }
+  /** 200 without Content-Length (chunked), an endless body of `chunkBytes` chunks, until the client goes or `maxBytes`. */
+  | { kind: "endless"; chunkBytes: number; maxBytes: number }
+  /** Answer a Range request with a Content-Range whose total is off by `delta` (the bytes themselves are right). */
+  | { kind: "wrong-total"; delta: number };
 
 export interface RequestLog {
   server: "hub" | "cdn";
@@ -130,15 +141,20 @@ export class FakeHub {
   }
 
   /** A plain URL on the CDN host (Whisper checkpoints, YuNet). */
-  addPlainFile(name: string, data: Body): { url: string; sha256: string; size: number } {
+  addPlainFile(name: string, data: Body, options: { onHub?: boolean } = {}): { url: string; sha256: string; size: number } {
     this.plain.set(name, data);
     const digests = info(data);
-    return { url: `${this.cdnOrigin}/plain/${name}`, sha256: digests.sha256, size: digests.size };
+    return { url: `${options.onHub ? this.endpoint : this.cdnOrigin}/plain/${name}`, sha256: digests.sha256, size: digests.size };
   }
 
   /** Queue faults for the next content responses of `key` (`<repo>/<path>` or `plain/<name>`), or its HEADs (`HEAD <key>`). */
   fail(key: string, ...faults: Fault[]): void {
     this.faults.set(key, [...(this.faults.get(key) ?? []), ...faults]);
+  }
+
+  /** Forget every queued fault (each test starts from a well-behaved hub). */
+  clearFaults(): void {
+    this.faults.clear();
   }
 
   pendingFaults(key: string): number {
@@ -189,6 +205,10 @@ export class FakeHub {
   private handleHub(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.log("hub", req);
     const url = new URL(req.url ?? "/", "http://hub");
+    // Plain URLs on the hub's own host are served too (a whisper checkpoint in a hub repo, say).
+    const plainOnHub = /^\/plain\/(.+)$/.exec(url.pathname);
+    const plainData = plainOnHub ? this.plain.get(plainOnHub[1]!) : undefined;
+    if (plainOnHub && plainData) return void this.serve(req, res, plainData, `plain/${plainOnHub[1]}`, {});
     const match = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (!match) return void end(res, 404, { "x-error-code": "NotFound" });
     const [, repoName, revision, encodedPath] = match as unknown as [string, string, string, string];
@@ -245,22 +265,47 @@ export class FakeHub {
     const size = Buffer.isBuffer(data) ? data.length : data.size;
     const fault = req.method === "GET" ? this.takeFault(key) : undefined;
     if (fault?.kind === "status") return void end(res, fault.status, fault.headers ?? {});
+    if (fault?.kind === "trickle-head") return void trickle(req, Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${size}\r\n\r\n`), fault);
+    if (fault?.kind === "trickle") {
+      res.writeHead(200, { ...headers, "content-length": String(size) });
+      res.flushHeaders();
+      return void trickle(req, Buffer.isBuffer(data) ? data : Buffer.alloc(fault.maxBytes), fault);
+    }
+    if (fault?.kind === "endless") return void this.endless(res, headers, fault);
     let start = 0;
-    const range = fault?.kind === "ignore-range" ? undefined : /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+    const ignoreRange = fault?.kind === "ignore-range" || (fault?.kind === "stall" && fault.ignoreRange);
+    const range = ignoreRange ? undefined : /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
     if (range) {
       start = Number(range[1]);
       if (start >= size) return void end(res, 416, { "content-range": `bytes */${size}` });
+      const total = fault?.kind === "wrong-total" ? size + fault.delta : size;
       res.writeHead(206, {
         ...headers,
         "accept-ranges": "bytes",
         "content-length": String(size - start),
-        "content-range": `bytes ${start}-${size - 1}/${size}`,
+        "content-range": `bytes ${start}-${size - 1}/${total}`,
       });
     } else {
       res.writeHead(200, { ...headers, "accept-ranges": "bytes", "content-length": String(size) });
     }
     if (req.method === "HEAD") return void res.end();
     void this.stream(res, data, start, size, fault);
+  }
+
+  /** Chunked and endless (as far as the client can tell): a size-less file that never ends. */
+  private async endless(
+    res: http.ServerResponse,
+    headers: Record<string, string>,
+    fault: { chunkBytes: number; maxBytes: number },
+  ): Promise<void> {
+    res.writeHead(200, headers);
+    const chunk = Buffer.alloc(fault.chunkBytes, 0x61);
+    try {
+      for (let sent = 0; sent < fault.maxBytes && !res.destroyed; sent += chunk.length) await write(res, chunk);
+      res.end();
+    } catch {
+      res.destroy();
+    }
   }
 
   private async stream(res: http.ServerResponse, data: Body, start: number, size: number, fault: Fault | undefined): Promise<void> {
@@ -290,7 +335,8 @@ export class FakeHub {
           if (before > 0) await write(res, chunk.subarray(0, before));
           sent += before;
           chunk = chunk.subarray(before);
-          await sleep(fault.stallMs);
+          fault.onStall?.();
+          await Promise.race([sleep(fault.stallMs), fault.until ?? new Promise(() => undefined)]);
           if (res.destroyed) break;
         }
         if (chunk.length > 0) await write(res, chunk);
@@ -314,6 +360,22 @@ export class FakeHub {
       source?.destroy();
     }
   }
+}
+
+/** Write `bytes` one at a time straight to the socket, then close it; stops when the client goes. */
+function trickle(req: http.IncomingMessage, bytes: Buffer, fault: { intervalMs: number; maxBytes: number }): void {
+  const socket = req.socket;
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (socket.destroyed || sent >= Math.min(fault.maxBytes, bytes.length)) {
+      clearInterval(timer);
+      socket.destroy();
+      return;
+    }
+    socket.write(bytes.subarray(sent, sent + 1));
+    sent++;
+  }, fault.intervalMs);
+  socket.once("close", () => clearInterval(timer));
 }
 
 async function* slices(data: Buffer, start: number, chunkBytes: number): AsyncIterable<Buffer> {

@@ -35,6 +35,7 @@ export function useHubSession(options: { fixture?: FixtureOptions; env?: Record<
     await writeFile(session.manifestFile, JSON.stringify(session.fixture.manifest));
     session.env = { HF_ENDPOINT: session.hub.endpoint, ...options.env };
     session.hub.requests.length = 0;
+    session.hub.clearFaults();
   });
   afterEach(() => session.dir.cleanup());
   return session;
