@@ -295,7 +295,9 @@ class RateWatch {
       this.buckets.push(this.current);
       this.current = 0;
       if (this.buckets.length > slots) this.buckets.shift();
-      if (this.buckets.length < slots || body.isPaused()) return;
+      // Paused for the disk: not the network's fault, and the window starts over once the body flows again.
+      if (body.isPaused()) this.buckets.length = 0;
+      if (this.buckets.length < slots) return;
       const received = this.buckets.reduce((sum, b) => sum + b, 0);
       const seconds = (slots * RATE_TICK_MS) / 1000;
       if (received < minBytesPerSecond * seconds) {

@@ -111,8 +111,9 @@ describe("download: faults on the wire", () => {
   });
 
   it("a body trickling a byte at a time is abandoned below --min-rate, and the retries are bounded (exit 4)", async () => {
-    // Each attempt would last 40 bytes x 100 ms without the rate check; a byte per 100 ms never trips the idle timeout.
-    hub.fail(WEIGHTS, ...Array.from({ length: 2 }, () => ({ kind: "trickle" as const, intervalMs: 100, maxBytes: 40 })));
+    // Each attempt would last 200 bytes x 100 ms without the rate check (far past its 1 s window, however loaded the
+    // machine); a byte per 100 ms never trips the idle timeout.
+    hub.fail(WEIGHTS, ...Array.from({ length: 2 }, () => ({ kind: "trickle" as const, intervalMs: 100, maxBytes: 200 })));
     const result = await download("--timeout", "1", "--min-rate", "1000", "--retries", "1");
     expect(result.code).toBe(EXIT.network);
     expect(result.json?.models[0]?.reason).toMatch(/below the minimum of 1000 bytes\/s .*gave up after 1 retries/);
@@ -121,7 +122,8 @@ describe("download: faults on the wire", () => {
   });
 
   it("response headers trickling a byte at a time are abandoned after --timeout", async () => {
-    hub.fail(WEIGHTS, ...Array.from({ length: 2 }, () => ({ kind: "trickle-head" as const, intervalMs: 100, maxBytes: 30 })));
+    // 30 bytes of a ~40-byte head at 500 ms each: it would take 15 s, and never complete.
+    hub.fail(WEIGHTS, ...Array.from({ length: 2 }, () => ({ kind: "trickle-head" as const, intervalMs: 500, maxBytes: 30 })));
     const result = await download("--timeout", "1", "--retries", "1");
     expect(result.code).toBe(EXIT.network);
     expect(result.json?.models[0]?.reason).toContain("no complete response head within 1s");

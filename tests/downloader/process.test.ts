@@ -43,7 +43,7 @@ async function partials(): Promise<{ name: string; size: number }[]> {
 
 describe("kill -9 in the middle of a download", () => {
   it("leaves only blobs/<etag>.<random>.incomplete, and the next run resumes it with Range", async () => {
-    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 10 };
+    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 25 };
     const child = spawnCli(args(), env);
     const done = collect(child);
     const etag = fixture.files["model.safetensors"]!.sha256;
@@ -81,7 +81,7 @@ describe("kill -9 in the middle of a download", () => {
 
 describe("SIGTERM", () => {
   it("stops with exit 143, keeps the partial download, releases its locks", async () => {
-    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 10 };
+    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 25 };
     const child = spawnCli(args(), env);
     const done = collect(child);
     await waitFor(async () => (await partials()).some((p) => p.size > 512 * 1024), "512 KiB of the weights");
@@ -103,7 +103,7 @@ describe("a downloader frozen past the stale-lock time (SIGSTOP; a frozen contai
   it("a second takes over, restarts and is killed; the first wakes up: what verify calls OK is what the file holds", async () => {
     // The old way: the second reused the first's partial in place and truncated it; the first, woken up, wrote on past
     // the hole, renamed it and recorded the digests of its stream: verify said OK over 800 KB of zeros.
-    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 10 };
+    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 25 };
     const etag = fixture.files["model.safetensors"]!.sha256;
     const firstChild = spawnCli(args(), env);
     const first = collect(firstChild);
