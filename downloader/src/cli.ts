@@ -17,6 +17,7 @@ import { loadManifest } from "./manifest-input.js";
 import {
   CACHE_DIR_ENV,
   CONCURRENCY_ENV,
+  CONNECTIONS_ENV,
   DEFAULT_MAX_SIZE,
   DEFAULT_MAX_TIME_S,
   DEFAULT_MIN_RATE,
@@ -85,6 +86,7 @@ function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
 
   common(program.command("download").description("fetch what is missing, verify everything, write the cache layout"))
     .option("-j, --concurrency <n>", `parallel file downloads (default: $${CONCURRENCY_ENV} or 4)`)
+    .option("--connections <n>", `connections per file for large files (default: $${CONNECTIONS_ENV}, else one per 16 MiB, up to 8)`)
     .option("--retries <n>", "retries per file on 5xx, 429, resets, timeouts", "5")
     .option("--timeout <seconds>", "abandon (and resume) a connection idle this long, or below --min-rate for this long", "60")
     .option("--min-rate <bytes>", "bytes per second a transfer must keep up over a --timeout window (0: off)", String(DEFAULT_MIN_RATE))
@@ -136,6 +138,7 @@ async function runCommand(name: CommandName, options: Record<string, unknown>, i
           minBytesPerSecond: settings.minBytesPerSecond,
           maxTimeMs: settings.maxTimeMs,
           maxBytes: settings.maxBytes,
+          connections: settings.connections,
           lockStaleMs: settings.lockStaleMs,
           durable: settings.durable,
           userAgent: `model-cache/${packageVersion()}`,

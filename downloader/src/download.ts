@@ -44,6 +44,7 @@ import {
 } from "./plan.js";
 import { forEachLimit } from "./pool.js";
 import type { Reporter, TrackedFile } from "./progress.js";
+import { MAX_DEFAULT_CONNECTIONS } from "./ranged.js";
 import { blobRecordPath, type ExpectedContent, readRecord, recordProblem, statOrUndefined, writeRecord } from "./records.js";
 import type { ModelReport } from "./report.js";
 import { withRetries } from "./retry.js";
@@ -60,6 +61,8 @@ export interface DownloadSettings {
   minBytesPerSecond: number;
   maxTimeMs: number;
   maxBytes: number;
+  /** Connections per file (undefined: from the file's size). */
+  connections: number | undefined;
   lockStaleMs: number;
   durable: boolean;
   userAgent: string;
@@ -125,7 +128,8 @@ export async function runDownload(
         hubOrigin: new URL(settings.endpoint).origin,
         token: settings.token,
         timeoutMs: settings.timeoutMs,
-        maxSockets: Math.max(2, settings.concurrency),
+        // Per host: the parallel files, or the ranges of one large file.
+        maxSockets: Math.max(2, settings.concurrency, settings.connections ?? MAX_DEFAULT_CONNECTIONS),
         userAgent: settings.userAgent,
       });
       const client = http;
@@ -250,6 +254,7 @@ function transferContext(ctx: EnsureContext): TransferContext {
     minBytesPerSecond: ctx.settings.minBytesPerSecond,
     maxTimeMs: ctx.settings.maxTimeMs,
     maxBytes: ctx.settings.maxBytes,
+    connections: ctx.settings.connections,
   };
 }
 

@@ -38,6 +38,9 @@ export class NetworkError extends CliError {
   readonly retryAfterMs: number | undefined;
 }
 
+/** A body below the minimum rate for a whole window (--min-rate): retried, but counted as a failure even with progress. */
+export class SlowTransferError extends NetworkError {}
+
 export class ChecksumMismatchError extends CliError {
   constructor(
     readonly model: string,

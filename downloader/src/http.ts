@@ -117,16 +117,20 @@ export class HttpClient {
         if (response && !response.complete) response.destroy(error);
         else request.destroy(error);
       });
-      // The idle timeout never fires on headers trickling in a byte at a time: the whole head has this long.
-      const headDeadline = setTimeout(() => {
-        request.destroy(
-          new NetworkError(
-            `${method} ${redact(url)}: no complete response head within ${formatSeconds(this.options.timeoutMs)} (--timeout)`,
-            true,
-          ),
-        );
-      }, this.options.timeoutMs);
-      headDeadline.unref();
+      // The idle timeout never fires on headers trickling in a byte at a time: the whole head has this long, from the
+      // moment the request has a socket (not while it waits in the agent's queue for one).
+      let headDeadline: NodeJS.Timeout | undefined;
+      request.once("socket", () => {
+        headDeadline = setTimeout(() => {
+          request.destroy(
+            new NetworkError(
+              `${method} ${redact(url)}: no complete response head within ${formatSeconds(this.options.timeoutMs)} (--timeout)`,
+              true,
+            ),
+          );
+        }, this.options.timeoutMs);
+        headDeadline.unref();
+      });
       request.on("response", (res) => {
         clearTimeout(headDeadline);
         response = res;

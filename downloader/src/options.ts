@@ -10,6 +10,8 @@ export { CONCURRENCY_ENV };
 /** How long a dead downloader's lock blocks others (ms, at least 2000): tests shorten it. */
 export const LOCK_STALE_ENV = "MODEL_CACHE_LOCK_STALE_MS";
 export const CACHE_DIR_ENV = "HF_HUB_CACHE";
+/** Connections per file (range-split downloads). */
+export const CONNECTIONS_ENV = "MODEL_CACHE_CONNECTIONS";
 
 /** --min-rate: bytes/s a body must keep up over a --timeout window. */
 export const DEFAULT_MIN_RATE = 1000;
@@ -33,6 +35,7 @@ const RawOptionsSchema = z.object({
   progress: z.enum(["auto", "bars", "lines", "none"]).default("auto"),
   progressInterval: z.coerce.number().positive().max(3600).default(10),
   concurrency: intIn(1, 64).optional(),
+  connections: intIn(1, 64).optional(),
   retries: intIn(0, 100).default(5),
   timeout: z.coerce.number().positive().max(3600).default(60),
   minRate: z.coerce.number().int().nonnegative().default(DEFAULT_MIN_RATE),
@@ -50,6 +53,7 @@ const RawOptionsSchema = z.object({
 
 const EnvSchema = z.object({
   [CONCURRENCY_ENV]: intIn(1, 64).optional(),
+  [CONNECTIONS_ENV]: intIn(1, 64).optional(),
   [LOCK_STALE_ENV]: intIn(2000, 3_600_000).optional(),
   [HUB_ENDPOINT_ENV]: z
     .string()
@@ -65,6 +69,7 @@ export interface Settings {
   progress: ProgressMode;
   progressIntervalMs: number;
   concurrency: number;
+  connections: number | undefined;
   retries: number;
   timeoutMs: number;
   minBytesPerSecond: number;
@@ -113,6 +118,7 @@ export function resolveSettings(raw: Record<string, unknown>, env: Record<string
     progress: o.progress,
     progressIntervalMs: o.progressInterval * 1000,
     concurrency: o.concurrency ?? e[CONCURRENCY_ENV] ?? 4,
+    connections: o.connections ?? e[CONNECTIONS_ENV],
     retries: o.retries,
     timeoutMs: Math.round(o.timeout * 1000),
     minBytesPerSecond: o.minRate,

@@ -23,6 +23,12 @@ import { type ContentHasher, hashOpenFile } from "./hashing.js";
 export const PARTIAL_SUFFIX = ".incomplete";
 /** The tail of a partial being moved into its new owner's file: never resumed (its head is still in the old partial). */
 export const MOVING_SUFFIX = ".moving";
+/** A ranged download's state beside its partial: which byte spans are on disk (ranged.ts). */
+export const RANGES_SUFFIX = ".ranges";
+
+export function rangesPath(partialPath: string): string {
+  return `${partialPath}${RANGES_SUFFIX}`;
+}
 /** Pause the socket when this many received bytes wait for the disk: memory stays flat whatever the file size. */
 const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
 const MOVE_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -93,69 +99,62 @@ export class PartialFile {
    * and the next attempt resumes from it.
    */
   async append(body: Readable, hasher: ContentHasher, onBytes: (bytes: number) => void, limit?: number): Promise<void> {
-    let queue: Buffer[] = [];
-    let queued = 0;
-    let writing: Promise<void> | undefined;
-    let writeError: unknown;
-    let paused = false;
-    let overflow = false;
+    await pumpBody(
+      this.handle,
+      body,
+      () => this.size,
+      limit === undefined ? undefined : limit - this.size,
+      (chunk) => {
+        hasher.update(chunk);
+        onBytes(chunk.length);
+      },
+      (bytes) => {
+        this.size += bytes;
+        this.backgroundSync();
+      },
+    );
+  }
 
-    const pump = async (): Promise<void> => {
-      while (queue.length > 0 && writeError === undefined) {
-        const batch = queue;
-        const bytes = queued;
-        queue = [];
-        queued = 0;
-        try {
-          let written = 0;
-          while (written < bytes) {
-            const pending = written === 0 ? batch : [Buffer.concat(batch).subarray(written)];
-            const { bytesWritten } = await this.handle.writev(pending, this.size + written);
-            written += bytesWritten;
-          }
-          this.size += bytes;
-          this.backgroundSync();
-        } catch (error) {
-          writeError = error;
-          body.destroy();
-        }
-        if (paused && queued < MAX_QUEUED_BYTES / 2) {
-          paused = false;
-          body.resume();
-        }
-      }
-      writing = undefined;
-    };
+  /**
+   * Write a body at `position` (a range of a ranged download): at most `length` bytes, in order.
+   * `onWritten` is told each batch that reached the file, so on an error the caller knows exactly
+   * how many bytes of the range are on disk. Nothing is hashed here.
+   */
+  async writeRange(
+    body: Readable,
+    position: number,
+    length: number,
+    onBytes: (bytes: number) => void,
+    onWritten: (bytes: number) => void,
+  ): Promise<void> {
+    let done = 0;
+    await pumpBody(
+      this.handle,
+      body,
+      () => position + done,
+      length,
+      (chunk) => onBytes(chunk.length),
+      (bytes) => {
+        done += bytes;
+        onWritten(bytes);
+      },
+    );
+  }
 
-    body.on("data", (chunk: Buffer) => {
-      if (writeError !== undefined || overflow) return;
-      if (limit !== undefined && this.size + queued + chunk.length > limit) {
-        // More bytes than the file has: the server is wrong; keep nothing past the limit.
-        overflow = true;
-        chunk = chunk.subarray(0, Math.max(0, limit - this.size - queued));
-        body.destroy(new OverflowError(`the server sent more than the expected ${limit} bytes`, true));
-      }
-      if (chunk.length === 0) return;
-      hasher.update(chunk);
-      onBytes(chunk.length);
-      queue.push(chunk);
-      queued += chunk.length;
-      if (queued >= MAX_QUEUED_BYTES && !paused) {
-        paused = true;
-        body.pause();
-      }
-      writing ??= pump();
-    });
+  /** Set the file's length (a ranged download's holes read as zeros until their range lands). */
+  async resize(size: number): Promise<void> {
+    await this.handle.truncate(size);
+  }
 
-    let streamError: unknown;
-    try {
-      await finished(body);
-    } catch (error) {
-      streamError = error;
+  /** Read `[position, position + length)` into `buffer` (a ranged download hashes its contiguous prefix back from the page cache). */
+  async readInto(buffer: Buffer, position: number, length: number): Promise<number> {
+    let read = 0;
+    while (read < length) {
+      const { bytesRead } = await this.handle.read(buffer, read, length - read, position + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
     }
-    while (writing) await writing;
-    if (writeError !== undefined) throw writeError;
-    if (streamError !== undefined) throw streamError;
+    return read;
   }
 
   /** Start a datasync when enough bytes were written since the last one (never two at once). */
@@ -205,6 +204,7 @@ export class PartialFile {
     await this.syncing;
     await this.close();
     await rm(this.path, { force: true });
+    await rm(rangesPath(this.path), { force: true });
   }
 
   async close(): Promise<void> {
@@ -238,12 +238,17 @@ async function listLeftovers(dir: string, stem: string): Promise<{ path: string;
 
 /** Move `leftover`'s bytes into `own` (which must not exist); false when there was nothing to take. */
 async function takeOver(leftover: string, own: string, dir: string, stem: string): Promise<boolean> {
-  // Claim it: from now on its old writer's rename fails, and no other taker finds it under that name.
+  // Claim it: from now on its old writer's rename fails, and no other taker finds it under that name. A ranged
+  // partial's state goes first: the one taken then never claims bytes its writer wrote after (a subset is safe).
   const claimed = join(dir, `${stem}.${randomSuffix()}${PARTIAL_SUFFIX}`);
+  await renameIfThere(rangesPath(leftover), rangesPath(claimed));
   try {
     await rename(leftover, claimed);
   } catch (error) {
-    if (isErrno(error, "ENOENT")) return false;
+    if (isErrno(error, "ENOENT")) {
+      await rm(rangesPath(claimed), { force: true });
+      return false;
+    }
     throw error;
   }
   const moving = `${own.slice(0, -PARTIAL_SUFFIX.length)}${MOVING_SUFFIX}`;
@@ -255,8 +260,17 @@ async function takeOver(leftover: string, own: string, dir: string, stem: string
     await moveFromTheEnd(claimed, moving);
   }
   await rename(moving, own);
+  await renameIfThere(rangesPath(claimed), rangesPath(own));
   await rm(claimed, { force: true });
   return true;
+}
+
+async function renameIfThere(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    if (!isErrno(error, "ENOENT")) throw error;
+  }
 }
 
 /**
@@ -292,4 +306,85 @@ async function moveFromTheEnd(from: string, to: string): Promise<void> {
   } finally {
     await source.close();
   }
+}
+
+/**
+ * Pump a response body into a file: each chunk is handed to `onChunk` on arrival and queued for
+ * the disk; writes run in order at `position()` while the next chunks arrive, and the socket is
+ * paused while too much waits. Resolves when the body ended and every byte is on disk; on a
+ * network error, rejects after the bytes received so far are written (each batch reported to
+ * `onWritten`). At most `limit` bytes are accepted (more fails with OverflowError).
+ */
+async function pumpBody(
+  handle: FileHandle,
+  body: Readable,
+  position: () => number,
+  limit: number | undefined,
+  onChunk: (chunk: Buffer) => void,
+  onWritten: (bytes: number) => void,
+): Promise<void> {
+  let queue: Buffer[] = [];
+  let queued = 0;
+  let accepted = 0;
+  let writing: Promise<void> | undefined;
+  let writeError: unknown;
+  let paused = false;
+  let overflow = false;
+
+  const pump = async (): Promise<void> => {
+    while (queue.length > 0 && writeError === undefined) {
+      const batch = queue;
+      const bytes = queued;
+      queue = [];
+      queued = 0;
+      try {
+        let written = 0;
+        const at = position();
+        while (written < bytes) {
+          const pending = written === 0 ? batch : [Buffer.concat(batch).subarray(written)];
+          const { bytesWritten } = await handle.writev(pending, at + written);
+          written += bytesWritten;
+        }
+        onWritten(bytes);
+      } catch (error) {
+        writeError = error;
+        body.destroy();
+      }
+      if (paused && queued < MAX_QUEUED_BYTES / 2) {
+        paused = false;
+        body.resume();
+      }
+    }
+    writing = undefined;
+  };
+
+  body.on("data", (chunk: Buffer) => {
+    if (writeError !== undefined || overflow) return;
+    if (limit !== undefined && accepted + chunk.length > limit) {
+      // More bytes than the file (or range) has: the server is wrong; keep nothing past the limit.
+      overflow = true;
+      chunk = chunk.subarray(0, Math.max(0, limit - accepted));
+      body.destroy(new OverflowError(`the server sent more than the expected ${limit} bytes`, true));
+    }
+    if (chunk.length === 0) return;
+    accepted += chunk.length;
+    onChunk(chunk);
+    queue.push(chunk);
+    queued += chunk.length;
+    if (queued >= MAX_QUEUED_BYTES && !paused) {
+      paused = true;
+      body.pause();
+    }
+    writing ??= pump();
+  });
+
+  let streamError: unknown;
+  try {
+    await finished(body);
+  } catch (error) {
+    streamError = error;
+  }
+  while (writing) await writing;
+  if (writeError !== undefined) throw writeError;
+  if (streamError !== undefined) throw streamError;
 }

@@ -25,7 +25,7 @@ import {
   urlPartialStem,
 } from "./layout.js";
 import { acquireLock, isLocked, lockKey, type Release } from "./lock.js";
-import { MOVING_SUFFIX, PARTIAL_SUFFIX } from "./partial-file.js";
+import { MOVING_SUFFIX, PARTIAL_SUFFIX, RANGES_SUFFIX, rangesPath } from "./partial-file.js";
 import { blobRecordPath, fileRecordPath } from "./records.js";
 
 export type PruneKind = "repo" | "snapshot" | "snapshot-entry" | "ref" | "blob" | "tree" | "no-exist" | "whisper" | "partial";
@@ -102,7 +102,7 @@ export async function planPrune(manifest: Manifest, givenRoot: string, lockStale
 }
 
 function isPartialName(name: string): boolean {
-  return name.endsWith(PARTIAL_SUFFIX) || name.endsWith(MOVING_SUFFIX);
+  return name.endsWith(PARTIAL_SUFFIX) || name.endsWith(MOVING_SUFFIX) || name.endsWith(RANGES_SUFFIX);
 }
 
 /** `<etag>.<random>.incomplete` → `<etag>`. */
@@ -231,6 +231,7 @@ async function remove(root: string, item: PruneItem, path: string): Promise<void
       return;
     case "partial":
       await rm(path, { force: true });
+      if (!path.endsWith(RANGES_SUFFIX)) await rm(rangesPath(path), { force: true });
       return;
     default:
       await rm(path, { recursive: true, force: true });

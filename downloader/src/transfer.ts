@@ -6,14 +6,16 @@
  */
 
 import type { BigIntStats } from "node:fs";
+import { rm } from "node:fs/promises";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ChecksumMismatchError, CliError, NetworkError, toCliError } from "./errors.js";
+import { ChecksumMismatchError, CliError, NetworkError, SlowTransferError, toCliError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
 import { ContentHasher, type Digests } from "./hashing.js";
 import { type HttpClient, type StatusHints, statusError } from "./http.js";
 import { OverflowError, PartialFile, PartialTakenError } from "./partial-file.js";
+import { connectionsFor, fillRanged, rangesPath, readRangeState } from "./ranged.js";
 
 export interface Mismatch {
   algorithm: string;
@@ -63,6 +65,8 @@ export interface TransferContext {
   maxTimeMs: number;
   /** --max-size: the most bytes accepted for a file whose size nobody gave. */
   maxBytes: number;
+  /** --connections: connections per file (undefined: chosen from the size). */
+  connections: number | undefined;
 }
 
 export interface TransferResult {
@@ -99,11 +103,12 @@ export async function transfer(spec: TransferSpec, outer: TransferContext): Prom
       partial.syncWhileWriting = ctx.durable;
       try {
         const resumedFrom = partial.size;
-        const outcome = await fill(partial, spec, ctx);
+        const outcome = await fillBest(partial, spec, ctx);
         fetched += outcome.fetched;
         const mismatch = spec.check(outcome.digests, outcome.size);
         if (mismatch) {
           await partial.discard();
+          await rm(rangesPath(partial.path), { force: true });
           const what = `${spec.model}: ${spec.file}: ${mismatch.algorithm} mismatch: expected ${mismatch.expected}, got ${mismatch.actual}`;
           if (pass === 1) {
             ctx.log(`${what}; deleted the bad bytes, downloading again (once)`);
@@ -121,6 +126,7 @@ export async function transfer(spec: TransferSpec, outer: TransferContext): Prom
           );
         }
         const committed = await partial.commit(spec.finalPath, ctx.durable, spec.file);
+        await rm(rangesPath(partial.path), { force: true });
         return { size: outcome.size, fetched, resumedFrom, digests: outcome.digests, committed };
       } catch (error) {
         // Our partial was claimed by a downloader that thought this one dead: take back whatever it left.
@@ -143,6 +149,30 @@ export async function transfer(spec: TransferSpec, outer: TransferContext): Prom
 }
 
 const MAX_TAKEOVERS = 3;
+
+/** Several connections for a large file of known size whose server splits it into ranges; else one stream. */
+async function fillBest(
+  partial: PartialFile,
+  spec: TransferSpec,
+  ctx: TransferContext,
+): Promise<{ size: number; digests: Digests; fetched: number }> {
+  if (spec.size !== undefined) {
+    const connections = connectionsFor(spec.size, ctx.connections);
+    if (connections > 1) {
+      const outcome = await fillRanged(partial, { ...spec, size: spec.size }, ctx, connections);
+      if (outcome !== "unsupported") return outcome;
+      ctx.log(`${spec.model}: ${spec.file}: the server does not split it into ranges; one stream`);
+      return fill(partial, spec, ctx);
+    }
+    // One stream on a partial a ranged run left: only its contiguous prefix counts.
+    const spans = await readRangeState(partial.path, spec.size);
+    if (spans) {
+      await partial.truncate(spans[0]?.[0] === 0 ? spans[0][1] : 0);
+      await rm(rangesPath(partial.path), { force: true });
+    }
+  }
+  return fill(partial, spec, ctx);
+}
 
 async function fill(
   partial: PartialFile,
@@ -276,14 +306,11 @@ async function fill(
   return { size: total, digests, fetched };
 }
 
-/** A body below the minimum rate for a whole window. */
-export class SlowTransferError extends NetworkError {}
-
 /**
  * Abandons a body that stays below `minBytesPerSecond` over a sliding window of `windowMs`
  * (the idle timeout only catches a body that sends nothing; a byte every few seconds passes it).
  */
-class RateWatch {
+export class RateWatch {
   private readonly buckets: number[] = [];
   private current = 0;
   private readonly timer: NodeJS.Timeout | undefined;

@@ -79,6 +79,45 @@ describe("kill -9 in the middle of a download", () => {
   });
 });
 
+describe("kill -9 in the middle of a ranged download", () => {
+  it("the next run fetches only the ranges the state file does not list", async () => {
+    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 100 };
+    const ranged = { ...env, MODEL_CACHE_CONNECTIONS: "4" };
+    const etag = fixture.files["model.safetensors"]!.sha256;
+    const child = spawnCli(args(), ranged);
+    const done = collect(child);
+    const stateOf = async (): Promise<[number, number][]> => {
+      const name = (await readdir(blobsDir()).catch(() => [] as string[])).find((n) => n.startsWith(`${etag}.`) && n.endsWith(".ranges"));
+      if (!name) return [];
+      try {
+        return (JSON.parse(await readFile(join(blobsDir(), name), "utf8")) as { done: [number, number][] }).done;
+      } catch {
+        return [];
+      }
+    };
+    const bytesIn = (spans: [number, number][]) => spans.reduce((sum, [a, b]) => sum + b - a, 0);
+    await waitFor(async () => bytesIn(await stateOf()) >= 1024 * 1024, "a state file listing 1 MiB");
+    child.kill("SIGKILL");
+    await done;
+    const kept = await stateOf();
+    expect(bytesIn(kept)).toBeLessThan(WEIGHTS_SIZE);
+
+    hub.throttle = undefined;
+    hub.requests.length = 0;
+    const resumed = await runCli([...args(), "--json"], ranged);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const asked = hub.contentRequests(WEIGHTS).map((r) => {
+      const m = /^bytes=(\d+)-(\d+)$/.exec(r.range ?? "");
+      if (!m) throw new Error(`not a bounded range: ${r.range}`);
+      return [Number(m[1]), Number(m[2]) + 1] as [number, number];
+    });
+    // Not one byte the state vouched for is asked again; together they make the whole file.
+    for (const [a, b] of asked) for (const [c, d] of kept) expect(a >= d || b <= c, `${a}-${b} overlaps ${c}-${d}`).toBe(true);
+    expect(bytesIn(asked) + bytesIn(kept)).toBe(WEIGHTS_SIZE);
+    expect((await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache], env)).code).toBe(0);
+  });
+});
+
 describe("SIGTERM", () => {
   it("stops with exit 143, keeps the partial download, releases its locks", async () => {
     hub.throttle = { chunkBytes: 64 * 1024, delayMs: 25 };

@@ -39,7 +39,9 @@ export type Fault =
   /** 200 without Content-Length (chunked), an endless body of `chunkBytes` chunks, until the client goes or `maxBytes`. */
   | { kind: "endless"; chunkBytes: number; maxBytes: number }
   /** Answer a Range request with a Content-Range whose total is off by `delta` (the bytes themselves are right). */
-  | { kind: "wrong-total"; delta: number };
+  | { kind: "wrong-total"; delta: number }
+  /** Answer a Range request with another piece of the file than the one asked for. */
+  | { kind: "wrong-range" };
 
 export interface RequestLog {
   server: "hub" | "cdn";
@@ -98,6 +100,8 @@ export class FakeHub {
   private readonly plain = new Map<string, Body>();
   private readonly faults = new Map<string, Fault[]>();
   throttle: HubOptions["throttle"];
+  /** Behave like a server without range support: every GET is a 200 with the whole body, no Accept-Ranges. */
+  noRanges = false;
   bytesPerSecondPerConnection: number | undefined;
 
   private constructor(
@@ -266,30 +270,37 @@ export class FakeHub {
     const fault = req.method === "GET" ? this.takeFault(key) : undefined;
     if (fault?.kind === "status") return void end(res, fault.status, fault.headers ?? {});
     if (fault?.kind === "trickle-head") return void trickle(req, Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${size}\r\n\r\n`), fault);
-    if (fault?.kind === "trickle") {
-      res.writeHead(200, { ...headers, "content-length": String(size) });
-      res.flushHeaders();
-      return void trickle(req, Buffer.isBuffer(data) ? data : Buffer.alloc(fault.maxBytes), fault);
-    }
     if (fault?.kind === "endless") return void this.endless(res, headers, fault);
     let start = 0;
     const ignoreRange = fault?.kind === "ignore-range" || (fault?.kind === "stall" && fault.ignoreRange);
-    const range = ignoreRange ? undefined : /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+    // `bytes=N-` and `bytes=N-M` (a ranged download's pieces).
+    const range = ignoreRange || this.noRanges ? undefined : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+    let stop = size;
     if (range) {
       start = Number(range[1]);
       if (start >= size) return void end(res, 416, { "content-range": `bytes */${size}` });
+      if (range[2]) stop = Math.min(size, Number(range[2]) + 1);
       const total = fault?.kind === "wrong-total" ? size + fault.delta : size;
+      // A wrong-range fault answers another piece than the one asked for (shifted by 1000 bytes).
+      if (fault?.kind === "wrong-range") {
+        start = Math.min(size - 1, start + 1000);
+        stop = Math.min(size, stop + 1000);
+      }
       res.writeHead(206, {
         ...headers,
         "accept-ranges": "bytes",
-        "content-length": String(size - start),
-        "content-range": `bytes ${start}-${size - 1}/${total}`,
+        "content-length": String(stop - start),
+        "content-range": `bytes ${start}-${stop - 1}/${total}`,
       });
     } else {
-      res.writeHead(200, { ...headers, "accept-ranges": "bytes", "content-length": String(size) });
+      res.writeHead(200, { ...headers, ...(this.noRanges ? {} : { "accept-ranges": "bytes" }), "content-length": String(size) });
     }
     if (req.method === "HEAD") return void res.end();
-    void this.stream(res, data, start, size, fault);
+    if (fault?.kind === "trickle") {
+      res.flushHeaders();
+      return void trickle(req, Buffer.isBuffer(data) ? data.subarray(start, stop) : Buffer.alloc(fault.maxBytes), fault);
+    }
+    void this.stream(res, data, start, stop, fault);
   }
 
   /** Chunked and endless (as far as the client can tell): a size-less file that never ends. */
@@ -308,17 +319,18 @@ export class FakeHub {
     }
   }
 
+  /** Send bytes [start, size) of `data` (`size`: the end of the range asked for). */
   private async stream(res: http.ServerResponse, data: Body, start: number, size: number, fault: Fault | undefined): Promise<void> {
     if (!fault && !this.throttle && !this.bytesPerSecondPerConnection && !Buffer.isBuffer(data)) {
       // The plain path (the bench's): let the stream machinery pace a file straight into the socket.
-      pipeline(createReadStream(data.path, { start, highWaterMark: 4 * 1024 * 1024 }), res).catch(() => res.destroy());
+      pipeline(createReadStream(data.path, { start, end: size - 1, highWaterMark: 4 * 1024 * 1024 }), res).catch(() => res.destroy());
       return;
     }
     const chunkBytes = this.throttle?.chunkBytes ?? 256 * 1024;
     let sent = 0;
     const stopAt = fault?.kind === "reset" || fault?.kind === "truncate" ? fault.afterBytes : Number.POSITIVE_INFINITY;
-    const source = Buffer.isBuffer(data) ? undefined : createReadStream(data.path, { start, highWaterMark: 1024 * 1024 });
-    const chunks: AsyncIterable<Buffer> = source ?? slices(data as Buffer, start, chunkBytes);
+    const source = Buffer.isBuffer(data) ? undefined : createReadStream(data.path, { start, end: size - 1, highWaterMark: 1024 * 1024 });
+    const chunks: AsyncIterable<Buffer> = source ?? slices(data as Buffer, start, size, chunkBytes);
     const began = Date.now();
     const rate = this.bytesPerSecondPerConnection;
     try {
@@ -378,9 +390,8 @@ function trickle(req: http.IncomingMessage, bytes: Buffer, fault: { intervalMs: 
   socket.once("close", () => clearInterval(timer));
 }
 
-async function* slices(data: Buffer, start: number, chunkBytes: number): AsyncIterable<Buffer> {
-  for (let offset = start; offset < data.length; offset += chunkBytes)
-    yield data.subarray(offset, Math.min(data.length, offset + chunkBytes));
+async function* slices(data: Buffer, start: number, stop: number, chunkBytes: number): AsyncIterable<Buffer> {
+  for (let offset = start; offset < stop; offset += chunkBytes) yield data.subarray(offset, Math.min(stop, offset + chunkBytes));
 }
 
 function write(res: http.ServerResponse, chunk: Buffer): Promise<void> {

@@ -36,6 +36,7 @@ export function useHubSession(options: { fixture?: FixtureOptions; env?: Record<
     session.env = { HF_ENDPOINT: session.hub.endpoint, ...options.env };
     session.hub.requests.length = 0;
     session.hub.clearFaults();
+    session.hub.noRanges = false;
   });
   afterEach(() => session.dir.cleanup());
   return session;

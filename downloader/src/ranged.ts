@@ -1,0 +1,300 @@
+/**
+ * Range-split downloads: a large file of known size is fetched over several connections at once,
+ * each writing its ranges straight into the partial at their offsets (CDNs cap each connection,
+ * not the client). The sha256 (and git blob sha1) are computed in order over the contiguous
+ * prefix as it grows, read back from the page cache, so the receiving path never waits for the
+ * hash and no second full read is needed at the end.
+ *
+ * A small state file beside the partial (`<partial>.ranges`, written atomically) lists the byte
+ * spans already on disk, so a run after a crash fetches only the missing ones. A server that
+ * answers the probe with 200 (it ignores Range) gets the single-stream path instead; a range the
+ * server answers wrongly (another start, end or total) is fetched again, never trusted.
+ */
+import { rm } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import { ChecksumMismatchError, NetworkError, SlowTransferError, toCliError } from "./errors.js";
+import { readFileOrUndefined, writeFileAtomic } from "./fs-util.js";
+import { ContentHasher, type Digests } from "./hashing.js";
+import { statusError } from "./http.js";
+import { type PartialFile, rangesPath } from "./partial-file.js";
+import { backoffDelay, parseContentRange, RateWatch, type TransferContext, type TransferSpec } from "./transfer.js";
+
+const MIB = 1024 * 1024;
+
+export const MAX_DEFAULT_CONNECTIONS = 8;
+
+/** Connections for one file: the setting when given, else one per 16 MiB up to 8 (files under 32 MiB: one). */
+export function connectionsFor(size: number, setting: number | undefined): number {
+  if (setting !== undefined) return Math.max(1, Math.min(setting, Math.floor(size / MIN_CHUNK)));
+  if (size < 32 * MIB) return 1;
+  return Math.min(MAX_DEFAULT_CONNECTIONS, Math.ceil(size / (16 * MIB)));
+}
+
+/** A range is a unit of work: big enough to amortise a request, small enough to share out the tail. */
+const MIN_CHUNK = 64 * 1024;
+function chunkFor(size: number, connections: number): number {
+  const target = Math.ceil(size / (connections * 4));
+  return Math.max(MIN_CHUNK, Math.min(64 * MIB, Math.ceil(target / MIN_CHUNK) * MIN_CHUNK));
+}
+
+const StateSchema = z.object({
+  version: z.literal(1),
+  size: z.number().int().nonnegative(),
+  /** Sorted, merged [start, end) spans whose bytes are on disk. */
+  done: z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
+});
+type Span = [number, number];
+
+export { rangesPath };
+
+/** The spans a ranged partial holds, or undefined when it has no (valid) state: then none of its bytes count. */
+export async function readRangeState(partialPath: string, size: number): Promise<Span[] | undefined> {
+  const text = await readFileOrUndefined(rangesPath(partialPath));
+  if (text === undefined) return undefined;
+  try {
+    const state = StateSchema.parse(JSON.parse(text));
+    if (state.size !== size) return undefined;
+    return merge(state.done.filter(([a, b]) => a < b && b <= size) as Span[]);
+  } catch {
+    return undefined;
+  }
+}
+
+function merge(spans: Span[]): Span[] {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+  const out: Span[] = [];
+  for (const [a, b] of sorted) {
+    const last = out.at(-1);
+    if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+/** The missing [start, end) pieces of [0, size), each cut to at most `chunk` bytes. */
+function missingChunks(done: Span[], size: number, chunk: number): Span[] {
+  const out: Span[] = [];
+  let at = 0;
+  for (const [a, b] of [...done, [size, size] as Span]) {
+    for (let start = at; start < a; start += chunk) out.push([start, Math.min(a, start + chunk)]);
+    at = Math.max(at, b);
+  }
+  return out;
+}
+
+/** Whether the server splits this file into ranges: a probe for its first bytes. */
+export type Probe = { ranged: true; url: URL } | { ranged: false };
+
+export async function fillRanged(
+  partial: PartialFile,
+  spec: TransferSpec & { size: number },
+  ctx: TransferContext,
+  connections: number,
+): Promise<{ size: number; digests: Digests; fetched: number } | "unsupported"> {
+  const size = spec.size;
+  const chunk = chunkFor(size, connections);
+  let done = (await readRangeState(partial.path, size)) ?? [];
+  if (done.length === 0 && partial.size > 0) {
+    // A single-stream partial (or a new one): its bytes are a valid prefix.
+    done = [[0, Math.min(partial.size, size)]];
+  }
+  // The state first: from the moment the file has holes, a crash leaves a state saying which bytes count.
+  await saveState(partial.path, size, done);
+  await partial.resize(size);
+  const already = done.reduce((sum, [a, b]) => sum + b - a, 0);
+  if (already > 0) ctx.log(`${spec.model}: ${spec.file}: resuming with ${already} of ${size} bytes on disk`);
+  ctx.progress.start(size, already);
+
+  const hasher = new ContentHasher(spec.gitBlob ? size : undefined);
+  const prefix = new PrefixHasher(partial, hasher, ctx.signal);
+  const queue = missingChunks(done, size, chunk);
+  let fetched = 0;
+  let url = spec.url;
+  let lastSave = Date.now();
+  let saving: Promise<void> | undefined;
+  const markDone = (span: Span) => {
+    done = merge([...done, span]);
+    prefix.advance(done[0]?.[0] === 0 ? done[0][1] : 0);
+    if (Date.now() - lastSave > 1000 && !saving) {
+      lastSave = Date.now();
+      const snapshot = done.map((s) => [...s] as Span);
+      saving = saveState(partial.path, size, snapshot).finally(() => {
+        saving = undefined;
+      });
+    }
+  };
+  prefix.advance(done[0]?.[0] === 0 ? done[0][1] : 0);
+
+  /** Fetch [start, end) once; resolves with the bytes written (all of them, or throws after writing some). */
+  const fetchRange = async (start: number, end: number, probe: boolean): Promise<"unsupported" | undefined> => {
+    const response = await ctx.http.open("GET", url, {
+      headers: { range: `bytes=${start}-${end - 1}` },
+      redirects: "follow",
+      signal: ctx.signal,
+    });
+    if (response.status === 200) {
+      response.body.destroy();
+      if (probe) return "unsupported";
+      throw new NetworkError(`${spec.file}: the server answered a range request with the whole file (200); fetching the range again`, true);
+    }
+    if (response.status !== 206) throw statusError(response, spec.hints);
+    const range = parseContentRange(response.headers["content-range"]);
+    if (!range || range.start !== start || range.end !== end - 1) {
+      response.body.destroy();
+      throw new NetworkError(`${spec.file}: the server answered bytes ${start}-${end - 1} with another range; fetching it again`, true);
+    }
+    if (range.total !== undefined && range.total !== size) {
+      response.body.destroy();
+      throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), String(range.total), "as the server announced it");
+    }
+    if (probe) url = response.url; // The CDN's URL after the redirect: the other ranges go there directly (the token never does).
+    const watch = new RateWatch(response.body, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
+    let written = 0;
+    try {
+      await partial.writeRange(
+        response.body,
+        start,
+        end - start,
+        (bytes) => {
+          fetched += bytes;
+          watch.add(bytes);
+          ctx.progress.advance(bytes);
+        },
+        (bytes) => {
+          written += bytes;
+        },
+      );
+    } finally {
+      watch.stop();
+      // Whatever reached the disk in order counts, even when the body failed midway.
+      if (written > 0) markDone([start, start + written]);
+    }
+    if (written < end - start) {
+      throw new NetworkError(`${spec.file}: the range ${start}-${end - 1} closed after ${written} of ${end - start} bytes`, true);
+    }
+    return undefined;
+  };
+
+  const withRetry = async (span: Span, probe: boolean): Promise<"unsupported" | undefined> => {
+    let [start] = span;
+    const end = span[1];
+    let failures = 0;
+    while (true) {
+      ctx.signal.throwIfAborted();
+      const before = progressOf(done, start, end);
+      try {
+        return await fetchRange(start, end, probe);
+      } catch (error) {
+        if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
+        const failure = toCliError(error);
+        if (!(failure instanceof NetworkError) || !failure.retryable) throw failure;
+        const after = progressOf(done, start, end);
+        // Progress resets the count, unless the attempt was abandoned for being too slow.
+        if (after > before && !(failure instanceof SlowTransferError)) failures = 0;
+        failures++;
+        if (failures > ctx.retries) {
+          throw new NetworkError(`${spec.model}: ${failure.message} (gave up after ${ctx.retries} retries)`, false, { cause: failure });
+        }
+        start += after;
+        probe = false;
+        if (start >= end) return undefined;
+        const delay = backoffDelay(failures, ctx.backoffMs, failure.retryAfterMs);
+        ctx.log(`${spec.model}: ${spec.file}: ${failure.message}; retry ${failures}/${ctx.retries} in ${delay}ms from byte ${start}`);
+        await sleep(delay, undefined, { signal: ctx.signal }).catch(() => {
+          throw ctx.signal.reason;
+        });
+      }
+    }
+  };
+
+  try {
+    // The first missing range doubles as the probe: does the server split, and where does it redirect?
+    const first = queue.shift();
+    if (first && (await withRetry(first, true)) === "unsupported") {
+      // Back to one stream: only the contiguous prefix counts.
+      const prefixEnd = done[0]?.[0] === 0 ? done[0][1] : 0;
+      await partial.truncate(prefixEnd);
+      done = [];
+      return "unsupported";
+    }
+    const workers = Array.from({ length: Math.min(connections, queue.length) }, async () => {
+      for (let span = queue.shift(); span; span = queue.shift()) await withRetry(span, false);
+    });
+    const results = await Promise.allSettled(workers);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    const missing = missingChunks(done, size, size);
+    if (missing.length > 0) throw new NetworkError(`${spec.file}: ranges ${JSON.stringify(missing)} are still missing`, true);
+    await prefix.finish(size);
+  } finally {
+    await saving;
+    prefix.stop();
+    if (done.length > 0) await saveState(partial.path, size, done).catch(() => undefined);
+    else await rm(rangesPath(partial.path), { force: true });
+  }
+  partial.size = size;
+  return { size, digests: hasher.digest(), fetched };
+}
+
+/** Bytes of [start, end) that are done, counted from `start` (the contiguous part only). */
+function progressOf(done: Span[], start: number, end: number): number {
+  for (const [a, b] of done) if (a <= start && b > start) return Math.min(b, end) - start;
+  return 0;
+}
+
+async function saveState(partialPath: string, size: number, done: Span[]): Promise<void> {
+  await writeFileAtomic(rangesPath(partialPath), JSON.stringify({ version: 1, size, done }));
+}
+
+/**
+ * Hashes `[0, n)` of the partial in order as the contiguous prefix grows, reading back what the
+ * ranges wrote (from the page cache): one read at a time, in the background of the transfer.
+ */
+class PrefixHasher {
+  private hashed = 0;
+  private target = 0;
+  private running: Promise<void> | undefined;
+  private error: unknown;
+  private stopped = false;
+  private readonly buffer = Buffer.allocUnsafe(4 * MIB);
+
+  constructor(
+    private readonly partial: PartialFile,
+    private readonly hasher: ContentHasher,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  advance(contiguous: number): void {
+    if (contiguous <= this.target) return;
+    this.target = contiguous;
+    this.running ??= this.run();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.hashed < this.target && !this.stopped && !this.signal.aborted) {
+        const length = Math.min(this.buffer.length, this.target - this.hashed);
+        const read = await this.partial.readInto(this.buffer, this.hashed, length);
+        if (read < length) throw new Error(`the partial ended at ${this.hashed + read} while hashing`);
+        this.hasher.update(this.buffer.subarray(0, read));
+        this.hashed += read;
+      }
+    } catch (error) {
+      this.error = error;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  async finish(size: number): Promise<void> {
+    this.advance(size);
+    while (this.running) await this.running;
+    if (this.error !== undefined) throw this.error;
+    if (this.hashed !== size) throw new Error(`hashed ${this.hashed} of ${size} bytes`);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}
