@@ -17,6 +17,7 @@ import { BUILTIN_CATALOG } from "../components/core/catalog/models.js";
 import { hubRepoFolder } from "../components/core/contract.js";
 import type { Manifest } from "../components/core/manifest.js";
 import { type Body, FakeHub } from "../tests/downloader/support/hub-server.js";
+import { benchSideBySide } from "./side-by-side.js";
 
 const REPO_ROOT = resolve(__dirname, "..");
 const BIN = join(REPO_ROOT, "downloader", "bin", "model-cache.js");
@@ -26,8 +27,8 @@ const MIB = 1024 ** 2;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 /** (a)'s network-bound line: one connection capped like a CDN's. */
 const CAPPED_RATE = 200e6;
-/** Which parts to run: BENCH_PARTS=a,b,c (a includes d). */
-const PARTS = new Set((process.env.BENCH_PARTS ?? "a,b,c").split(","));
+/** Which parts to run: BENCH_PARTS=a,b,c,r (a includes d; r: side by side with curl, aria2c, huggingface_hub). */
+const PARTS = new Set((process.env.BENCH_PARTS ?? "a,b,c,r").split(","));
 
 interface Timed {
   seconds: number;
@@ -342,6 +343,11 @@ async function main(): Promise<void> {
       console.log(lines.slice(-2).join("\n"));
     }
     await rm(join(work, "serve"), { recursive: true, force: true });
+    if (PARTS.has("r")) {
+      const before = lines.length;
+      await benchSideBySide(work, hub, lines, { timed, must, servedFile, downloadCmd, syncDisk, median, commit: COMMIT, runs: RUNS });
+      console.log(`${lines.slice(before).join("\n")}\nload ${load()}`);
+    }
     if (PARTS.has("c")) {
       await benchSeedCache(work, lines);
       console.log(lines.slice(-3).join("\n"));

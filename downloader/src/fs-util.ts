@@ -8,13 +8,14 @@ export function randomSuffix(): string {
 }
 
 /** Write a file so readers see the old content or the new one, never a mix: temp file, fsync, rename. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: { durable?: boolean } = {}): Promise<void> {
   await mkdirNoLinks(dirname(path));
   const temp = `${path}.${randomSuffix()}.tmp`;
   const handle = await open(temp, "wx", 0o644);
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    // Skipped for the downloader's own bookkeeping (records, range state): one lost to a power cut is only re-done.
+    if (options.durable !== false) await handle.sync();
   } catch (error) {
     await handle.close();
     await rm(temp, { force: true });

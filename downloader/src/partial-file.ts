@@ -51,7 +51,8 @@ export class OverflowError extends NetworkError {}
 export class PartialFile {
   private closed = false;
   private syncing: Promise<void> | undefined;
-  private syncedUpTo = 0;
+  /** Bytes written since the last background sync (ranged writes land anywhere, so `size` does not tell). */
+  private dirty = 0;
   /** Set by a durable transfer: write back while receiving instead of all at the end. */
   syncWhileWriting = false;
 
@@ -84,7 +85,6 @@ export class PartialFile {
     await this.syncing;
     await this.handle.truncate(size);
     this.size = size;
-    this.syncedUpTo = Math.min(this.syncedUpTo, size);
   }
 
   /** Hash the bytes already on disk (a resumed partial). */
@@ -110,6 +110,7 @@ export class PartialFile {
       },
       (bytes) => {
         this.size += bytes;
+        this.dirty += bytes;
         this.backgroundSync();
       },
     );
@@ -136,6 +137,8 @@ export class PartialFile {
       (chunk) => onBytes(chunk.length),
       (bytes) => {
         done += bytes;
+        this.dirty += bytes;
+        this.backgroundSync();
         onWritten(bytes);
       },
     );
@@ -159,14 +162,11 @@ export class PartialFile {
 
   /** Start a datasync when enough bytes were written since the last one (never two at once). */
   private backgroundSync(): void {
-    if (!this.syncWhileWriting || this.syncing || backgroundSyncRunning || this.size - this.syncedUpTo < SYNC_EVERY_BYTES) return;
-    const upTo = this.size;
+    if (!this.syncWhileWriting || this.syncing || backgroundSyncRunning || this.dirty < SYNC_EVERY_BYTES) return;
+    this.dirty = 0;
     backgroundSyncRunning = true;
     this.syncing = this.handle
       .datasync()
-      .then(() => {
-        this.syncedUpTo = upTo;
-      })
       .catch(() => undefined)
       .finally(() => {
         this.syncing = undefined;

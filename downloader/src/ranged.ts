@@ -31,11 +31,14 @@ export function connectionsFor(size: number, setting: number | undefined): numbe
   return Math.min(MAX_DEFAULT_CONNECTIONS, Math.ceil(size / (16 * MIB)));
 }
 
-/** A range is a unit of work: big enough to amortise a request, small enough to share out the tail. */
+/**
+ * A range is a unit of work: big enough to amortise a request, small enough to share out the tail
+ * and to keep the hash close behind (the contiguous prefix lags by about one range per connection).
+ */
 const MIN_CHUNK = 64 * 1024;
 function chunkFor(size: number, connections: number): number {
-  const target = Math.ceil(size / (connections * 4));
-  return Math.max(MIN_CHUNK, Math.min(64 * MIB, Math.ceil(target / MIN_CHUNK) * MIN_CHUNK));
+  const target = Math.ceil(size / (connections * 16));
+  return Math.max(MIN_CHUNK, Math.min(16 * MIB, Math.max(Math.min(MIB, target), Math.ceil(target / MIN_CHUNK) * MIN_CHUNK)));
 }
 
 const StateSchema = z.object({
@@ -95,9 +98,10 @@ export async function fillRanged(
   const size = spec.size;
   const chunk = chunkFor(size, connections);
   let done = (await readRangeState(partial.path, size)) ?? [];
-  if (done.length === 0 && partial.size > 0) {
-    // A single-stream partial (or a new one): its bytes are a valid prefix.
-    done = [[0, Math.min(partial.size, size)]];
+  if (done.length === 0 && partial.size > 0 && partial.size < size) {
+    // A single-stream partial: its bytes are a valid prefix. (One of the full size without a state may be a ranged
+    // partial whose state was lost: with its holes, nothing in it counts.)
+    done = [[0, partial.size]];
   }
   // The state first: from the moment the file has holes, a crash leaves a state saying which bytes count.
   await saveState(partial.path, size, done);
@@ -244,7 +248,7 @@ function progressOf(done: Span[], start: number, end: number): number {
 }
 
 async function saveState(partialPath: string, size: number, done: Span[]): Promise<void> {
-  await writeFileAtomic(rangesPath(partialPath), JSON.stringify({ version: 1, size, done }));
+  await writeFileAtomic(rangesPath(partialPath), JSON.stringify({ version: 1, size, done }), { durable: false });
 }
 
 /**

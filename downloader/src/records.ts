@@ -98,7 +98,7 @@ export async function writeRecord(
     checkedAgainst,
     verifiedAt: new Date().toISOString(),
   };
-  await writeFileAtomic(recordPath, `${JSON.stringify(record, null, 1)}\n`);
+  await writeFileAtomic(recordPath, `${JSON.stringify(record, null, 1)}\n`, { durable: false });
   return record;
 }
 

@@ -213,6 +213,20 @@ export class FakeHub {
     const plainOnHub = /^\/plain\/(.+)$/.exec(url.pathname);
     const plainData = plainOnHub ? this.plain.get(plainOnHub[1]!) : undefined;
     if (plainOnHub && plainData) return void this.serve(req, res, plainData, `plain/${plainOnHub[1]}`, {});
+    // The model-info API huggingface_hub's snapshot_download lists a repo with (the downloader never asks it).
+    const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
+    if (api) {
+      const repo = this.repos.get(api[1]!);
+      const commit = repo
+        ? (repo.branches.get(decodeURIComponent(api[2]!)) ?? (api[2] === repo.commit ? repo.commit : undefined))
+        : undefined;
+      if (!repo || !commit) return void end(res, 404, { "x-error-code": "RevisionNotFound" });
+      const body = Buffer.from(
+        JSON.stringify({ id: api[1], sha: commit, siblings: [...repo.files.keys()].map((rfilename) => ({ rfilename })) }),
+      );
+      res.writeHead(200, { "content-type": "application/json", "content-length": String(body.length) });
+      return void res.end(body);
+    }
     const match = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     if (!match) return void end(res, 404, { "x-error-code": "NotFound" });
     const [, repoName, revision, encodedPath] = match as unknown as [string, string, string, string];
