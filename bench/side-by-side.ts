@@ -41,6 +41,8 @@ function available(command: string, args: string[]): boolean {
 }
 
 const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
+/** Extra flags for model-cache (experiments: BENCH_OURS_ARGS="--concurrency 8"); the defaults are what is reported. */
+const OURS_ARGS = (process.env.BENCH_OURS_ARGS ?? "").split(" ").filter(Boolean);
 
 export async function benchSideBySide(work: string, hub: FakeHub, lines: string[], t: BenchTools): Promise<void> {
   const cap = Number(process.env.BENCH_CAP_MBPS ?? 40) * 1e6;
@@ -115,7 +117,7 @@ export async function benchSideBySide(work: string, hub: FakeHub, lines: string[
   const ours = async (manifest: string) => {
     const cache = join(work, "cache-ours");
     await fresh(cache);
-    const run = await t.must(t.downloadCmd(manifest, cache, hub.endpoint), "model-cache download");
+    const run = await t.must(t.downloadCmd(manifest, cache, hub.endpoint, OURS_ARGS), "model-cache download");
     peakRss = Math.max(peakRss, run.peakRss);
     await rm(cache, { recursive: true, force: true });
     return run.seconds;

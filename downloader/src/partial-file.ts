@@ -144,6 +144,12 @@ export class PartialFile {
     );
   }
 
+  /** Whether this partial's name no longer leads to its file: another downloader took it over (renamed it away). */
+  async taken(): Promise<boolean> {
+    const [mine, named] = await Promise.all([this.handle.stat(), stat(this.path).catch(() => undefined)]);
+    return !named || named.ino !== mine.ino || named.dev !== mine.dev;
+  }
+
   /** Set the file's length (a ranged download's holes read as zeros until their range lands). */
   async resize(size: number): Promise<void> {
     await this.handle.truncate(size);

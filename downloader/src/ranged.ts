@@ -17,7 +17,7 @@ import { ChecksumMismatchError, NetworkError, SlowTransferError, toCliError } fr
 import { readFileOrUndefined, writeFileAtomic } from "./fs-util.js";
 import { ContentHasher, type Digests } from "./hashing.js";
 import { statusError } from "./http.js";
-import { type PartialFile, rangesPath } from "./partial-file.js";
+import { type PartialFile, PartialTakenError, rangesPath } from "./partial-file.js";
 import { backoffDelay, parseContentRange, RateWatch, type TransferContext, type TransferSpec } from "./transfer.js";
 
 const MIB = 1024 * 1024;
@@ -111,7 +111,7 @@ export async function fillRanged(
   ctx.progress.start(size, already);
 
   const hasher = new ContentHasher(spec.gitBlob ? size : undefined);
-  const prefix = new PrefixHasher(partial, hasher, ctx.signal);
+  const prefix = new PrefixHasher(partial, hasher, ctx.signal, spec.file);
   const queue = missingChunks(done, size, chunk);
   let fetched = 0;
   let url = spec.url;
@@ -267,6 +267,7 @@ class PrefixHasher {
     private readonly partial: PartialFile,
     private readonly hasher: ContentHasher,
     private readonly signal: AbortSignal,
+    private readonly file: string,
   ) {}
 
   advance(contiguous: number): void {
@@ -280,7 +281,8 @@ class PrefixHasher {
       while (this.hashed < this.target && !this.stopped && !this.signal.aborted) {
         const length = Math.min(this.buffer.length, this.target - this.hashed);
         const read = await this.partial.readInto(this.buffer, this.hashed, length);
-        if (read < length) throw new Error(`the partial ended at ${this.hashed + read} while hashing`);
+        // Shorter than what was written: another downloader took this partial over (and moved its bytes away).
+        if (read < length) throw new PartialTakenError(this.file);
         this.hasher.update(this.buffer.subarray(0, read));
         this.hashed += read;
       }

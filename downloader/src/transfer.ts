@@ -106,6 +106,8 @@ export async function transfer(spec: TransferSpec, outer: TransferContext): Prom
         const outcome = await fillBest(partial, spec, ctx);
         fetched += outcome.fetched;
         const mismatch = spec.check(outcome.digests, outcome.size);
+        // Wrong bytes in a partial someone else took over are that takeover's doing, not the server's.
+        if (mismatch && (await partial.taken())) throw new PartialTakenError(spec.file);
         if (mismatch) {
           await partial.discard();
           await rm(rangesPath(partial.path), { force: true });

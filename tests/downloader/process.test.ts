@@ -184,6 +184,58 @@ describe("a downloader frozen past the stale-lock time (SIGSTOP; a frozen contai
   });
 });
 
+describe("a downloader frozen in the middle of a ranged download", () => {
+  it("a second takes the partial and its state over and is killed; the first wakes up: the cache verifies byte for byte", async () => {
+    hub.throttle = { chunkBytes: 64 * 1024, delayMs: 100 };
+    const ranged = { ...env, MODEL_CACHE_CONNECTIONS: "4" };
+    const etag = fixture.files["model.safetensors"]!.sha256;
+    const firstChild = spawnCli(args(), ranged);
+    const first = collect(firstChild);
+    const stateBytes = async () => {
+      let total = 0;
+      for (const name of await readdir(blobsDir()).catch(() => [] as string[])) {
+        if (!name.startsWith(`${etag}.`) || !name.endsWith(".ranges")) continue;
+        const text = await readFile(join(blobsDir(), name), "utf8").catch(() => "");
+        try {
+          total = Math.max(
+            total,
+            (JSON.parse(text) as { done: [number, number][] }).done.reduce((n, [a, b]) => n + b - a, 0),
+          );
+        } catch {
+          // Being rewritten.
+        }
+      }
+      return total;
+    };
+    await waitFor(async () => (await stateBytes()) >= 1024 * 1024, "1 MiB of ranges on record");
+    firstChild.kill("SIGSTOP");
+    try {
+      let stalled = false;
+      hub.fail(WEIGHTS, { kind: "stall", afterBytes: 100_000, stallMs: 120_000, onStall: () => (stalled = true) });
+      const secondChild = spawnCli(args(), ranged);
+      const second = collect(secondChild);
+      await waitFor(() => stalled, "the second downloader fetching a range");
+      secondChild.kill("SIGKILL");
+      await second;
+    } finally {
+      firstChild.kill("SIGCONT");
+    }
+    hub.throttle = undefined;
+    const result = await first;
+    expect(result.code, result.stderr).toBe(0);
+    // It noticed (its read-back of the moved-away partial came up short) and started again from what is on disk.
+    expect(result.stderr).toContain("another downloader took over the partial download");
+    const fast = await runCli(["verify", "-m", manifestFile, "-c", cache], env);
+    const deep = await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache], env);
+    const onDisk = await readFile(join(cache, hubRepoFolder(REPO), "snapshots", COMMIT, "model.safetensors"));
+    expect({ fast: fast.code, deep: deep.code, bytesRight: onDisk.equals(fixture.data["model.safetensors"]!) }).toEqual({
+      fast: 0,
+      deep: 0,
+      bytesRight: true,
+    });
+  });
+});
+
 describe("two downloaders on one cache", () => {
   it("both succeed, each blob is fetched once, the cache verifies", async () => {
     // A long stale time: a loaded machine may delay the holder's lock refresh, and a takeover here would be a test artefact.
