@@ -31,6 +31,8 @@ export function rangesPath(partialPath: string): string {
 }
 /** Pause the socket when this many received bytes wait for the disk: memory stays flat whatever the file size. */
 const MAX_QUEUED_BYTES = 2 * 1024 * 1024;
+/** Per connection of a ranged download: several share the budget of one stream. */
+const MAX_QUEUED_RANGE_BYTES = 512 * 1024;
 const MOVE_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** With fsync on, flush to disk every this many bytes while downloading, so the final fsync has little left. */
@@ -141,6 +143,7 @@ export class PartialFile {
         this.backgroundSync();
         onWritten(bytes);
       },
+      MAX_QUEUED_RANGE_BYTES,
     );
   }
 
@@ -328,6 +331,7 @@ async function pumpBody(
   limit: number | undefined,
   onChunk: (chunk: Buffer) => void,
   onWritten: (bytes: number) => void,
+  maxQueued = MAX_QUEUED_BYTES,
 ): Promise<void> {
   let queue: Buffer[] = [];
   let queued = 0;
@@ -356,7 +360,7 @@ async function pumpBody(
         writeError = error;
         body.destroy();
       }
-      if (paused && queued < MAX_QUEUED_BYTES / 2) {
+      if (paused && queued < maxQueued / 2) {
         paused = false;
         body.resume();
       }
@@ -377,7 +381,7 @@ async function pumpBody(
     onChunk(chunk);
     queue.push(chunk);
     queued += chunk.length;
-    if (queued >= MAX_QUEUED_BYTES && !paused) {
+    if (queued >= maxQueued && !paused) {
       paused = true;
       body.pause();
     }

@@ -261,7 +261,7 @@ class PrefixHasher {
   private running: Promise<void> | undefined;
   private error: unknown;
   private stopped = false;
-  private readonly buffer = Buffer.allocUnsafe(4 * MIB);
+  private readonly buffer = Buffer.allocUnsafe(2 * MIB);
 
   constructor(
     private readonly partial: PartialFile,
