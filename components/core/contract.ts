@@ -21,6 +21,25 @@ export const LABELS = {
   device: `${LABEL_PREFIX}/device`,
 } as const;
 
+/**
+ * Annotations beside the labels. Kubernetes label values are at most 63 characters
+ * (apimachinery LabelValueMaxLength), so the whole 64-hex manifest digest lives here and the
+ * `manifest` label carries its first {@link MANIFEST_LABEL_DIGEST_CHARS} hex digits.
+ */
+export const ANNOTATIONS = {
+  manifestSha256: `${LABEL_PREFIX}/manifest-sha256`,
+} as const;
+
+/** apimachinery's LabelValueMaxLength: what a real API server accepts as a label value. */
+export const LABEL_VALUE_MAX_LENGTH = 63;
+/** 128 bits of the digest: selection and policy matching need no more, and it fits a label. */
+export const MANIFEST_LABEL_DIGEST_CHARS = 32;
+
+/** The `model-cache.io/manifest` label value for a manifest's sha256. */
+export function manifestLabelValue(manifestDigest: string): string {
+  return manifestDigest.slice(0, MANIFEST_LABEL_DIGEST_CHARS);
+}
+
 export const DEVICE_LABEL_VALUES = ["cuda", "cpu"] as const;
 
 export const ROLES = ["downloader", "service", "cache"] as const;
@@ -134,9 +153,14 @@ export interface ContractLabelInput {
 
 export function contractLabels({ role, cacheName, manifestDigest, device }: ContractLabelInput): Record<string, string> {
   const labels: Record<string, string> = { [LABELS.role]: role, [LABELS.cache]: cacheName };
-  if (manifestDigest !== undefined) labels[LABELS.manifest] = manifestDigest;
+  if (manifestDigest !== undefined) labels[LABELS.manifest] = manifestLabelValue(manifestDigest);
   if (device !== undefined) labels[LABELS.device] = device;
   return labels;
+}
+
+/** The annotations that go with {@link contractLabels}: the whole manifest digest, where there is one. */
+export function contractAnnotations({ manifestDigest }: Pick<ContractLabelInput, "manifestDigest">): Record<string, string> {
+  return manifestDigest === undefined ? {} : { [ANNOTATIONS.manifestSha256]: manifestDigest };
 }
 
 /** `KEY=value` strings as Docker's `envs` wants them, in a stable order. */

@@ -1,9 +1,9 @@
 /**
  * manifest-coverage (stack): a consumer serves exactly what its cache's downloader downloaded:
- * its `model-cache.io/manifest` label equals the downloader's, and every label is the digest of
- * the manifest it names.
+ * its `model-cache.io/manifest` label equals the downloader's, and every label is the label form
+ * (the first 32 hex digits) of the digest of the manifest it names.
  */
-import { LABELS, MANIFEST_ENV } from "../lib/core";
+import { LABELS, MANIFEST_ENV, manifestLabelValue } from "../lib/core";
 import { containerWhere } from "../lib/hints";
 import { readManifest } from "../lib/manifest";
 import { defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
@@ -18,8 +18,9 @@ export const manifestCoverage = defineRule({
     "label is the sha256 of the canonical manifest it stands for.",
   severity: "high",
   remediationSteps:
-    "Label the downloader and every consumer of a cache with model-cache.io/manifest = the digest of the one manifest the program " +
-    "built (the manifestDigest stack output); the components do this. A consumer labelled with another digest serves models the " +
+    "Label the downloader and every consumer of a cache with model-cache.io/manifest = the first 32 hex digits of the digest of the " +
+    "one manifest the program built (the manifestLabel stack output; the whole digest goes in the model-cache.io/manifest-sha256 " +
+    "annotation); the components do this. A consumer labelled with another digest serves models the " +
     "downloader did not fetch: deploy them from the same stack config.",
   checkStack(stack) {
     const out: { urn: string; finding: Finding }[] = [];
@@ -34,18 +35,18 @@ export const manifestCoverage = defineRule({
         const reading = readManifest(d.cv.c);
         if (label === UNKNOWN) add(d.view.w.urn, previewUnknown(`the ${LABELS.manifest} label of ${where}`));
         else if (label === undefined) {
-          const digest = reading.state === "ok" ? ` ${reading.digest}` : "";
+          const digest = reading.state === "ok" ? ` ${manifestLabelValue(reading.digest)}` : "";
           add(
             d.view.w.urn,
             mandatory(`the downloader ${where} has no ${LABELS.manifest} label; label it with its manifest's digest${digest}`),
           );
         } else {
           digests.add(label);
-          if (reading.state === "ok" && reading.digest !== label) {
+          if (reading.state === "ok" && manifestLabelValue(reading.digest) !== label) {
             add(
               d.view.w.urn,
               mandatory(
-                `the downloader ${where} is labelled ${LABELS.manifest}=${label} but its ${MANIFEST_ENV} hashes to ${reading.digest}`,
+                `the downloader ${where} is labelled ${LABELS.manifest}=${label} but its ${MANIFEST_ENV} hashes to ${reading.digest} (label ${manifestLabelValue(reading.digest)})`,
               ),
             );
           }
@@ -77,10 +78,12 @@ export const manifestCoverage = defineRule({
           );
         }
         const own = readManifest(use.cv.c);
-        if (own.state === "ok" && own.digest !== label) {
+        if (own.state === "ok" && manifestLabelValue(own.digest) !== label) {
           add(
             use.view.w.urn,
-            mandatory(`${where} carries a ${MANIFEST_ENV} that hashes to ${own.digest} but is labelled ${LABELS.manifest}=${label}`),
+            mandatory(
+              `${where} carries a ${MANIFEST_ENV} that hashes to ${own.digest} (label ${manifestLabelValue(own.digest)}) but is labelled ${LABELS.manifest}=${label}`,
+            ),
           );
         }
       }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { canonicalJson, sha256Hex } from "../../components/core/canonical-json";
-import { LABELS, MANIFEST_ENV } from "../../components/core/contract";
+import { LABELS, MANIFEST_ENV, manifestLabelValue } from "../../components/core/contract";
 import {
   clone,
   DOCKER_CONTAINER,
@@ -34,7 +34,7 @@ function withManifest(s: ReturnType<typeof dockerStack>, edit: (manifest: Json) 
   const manifest = JSON.parse(s.set.manifest.json);
   edit(manifest);
   const json = canonicalJson(manifest);
-  const digest = sha256Hex(json);
+  const digest = manifestLabelValue(sha256Hex(json));
   setDockerEnv(s.downloader, MANIFEST_ENV, json);
   setDockerLabel(s.downloader, LABELS.manifest, digest);
   setDockerLabel(s.service, LABELS.manifest, digest);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { canonicalJson, sha256Hex } from "../../components/core/canonical-json";
-import { LABELS, MANIFEST_ENV } from "../../components/core/contract";
+import { LABELS, MANIFEST_ENV, manifestLabelValue } from "../../components/core/contract";
 import { clone, ECS_TASK, ecsStack, editContainers, GPU_SET, type Json, UNKNOWN, urn } from "./support/fixtures";
 import { checkResource, checkStack, messages, stackExpectations, usePack } from "./support/pack";
 
@@ -195,7 +195,7 @@ describe("pinned-models (ECS)", () => {
     const json = canonicalJson(manifest);
     edit(s, 0, (c, all) => {
       setEnv(c, MANIFEST_ENV, json);
-      for (const x of all) x.dockerLabels[LABELS.manifest] = sha256Hex(json);
+      for (const x of all) x.dockerLabels[LABELS.manifest] = manifestLabelValue(sha256Hex(json));
     });
   }
 

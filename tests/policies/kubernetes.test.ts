@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { canonicalJson, sha256Hex } from "../../components/core/canonical-json";
-import { LABELS, MANIFEST_ENV } from "../../components/core/contract";
+import { LABELS, MANIFEST_ENV, manifestLabelValue } from "../../components/core/contract";
 import { formatMiB } from "../../components/core/quantity";
 import {
   CLAIM,
@@ -43,8 +43,8 @@ function withManifest(s: ReturnType<typeof kubernetesStack>, edit: (manifest: Js
   const json = canonicalJson(manifest);
   setK8sEnv(server(s.job), MANIFEST_ENV, json);
   setK8sEnv(verify(s.deployment), MANIFEST_ENV, json);
-  setLabels(s.job, LABELS.manifest, sha256Hex(json));
-  setLabels(s.deployment, LABELS.manifest, sha256Hex(json));
+  setLabels(s.job, LABELS.manifest, manifestLabelValue(sha256Hex(json)));
+  setLabels(s.deployment, LABELS.manifest, manifestLabelValue(sha256Hex(json)));
 }
 
 /** The service pod downloads in its own first init container (no Job). */
