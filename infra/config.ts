@@ -4,7 +4,7 @@
  * gate feed it a stack file's config map directly.
  */
 import { z } from "zod";
-import { DEFAULT_MOUNT_PATH, normalizeMountPath } from "../components/core/contract";
+import { DEFAULT_HUB_ENDPOINT, DEFAULT_MOUNT_PATH, DEVICES, normalizeMountPath } from "../components/core/contract";
 import { DEFAULT_HEADROOM, MAX_HEADROOM, MIN_HEADROOM } from "../components/core/sizing";
 import { DNS_LABEL_RE, DNS_SUBDOMAIN_RE, isQuantity, parseNodeSelector, parseToleration } from "../components/kubernetes/config-values";
 
@@ -59,7 +59,7 @@ export const StackShape = z
       .regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, "lower-case letters, digits and '-', at most 42 characters")
       .default("models"),
     models: jsonArray(ModelRefSchema).pipe(z.array(ModelRefSchema).min(1, "enable at least one model")),
-    device: z.enum(["cuda", "cpu"]).default("cuda"),
+    device: z.enum(DEVICES).default("cuda"),
     gpuMemoryMiB: intFromConfig(1, 1 << 20).default(16384),
     headroom: z.coerce
       .number()
@@ -74,7 +74,7 @@ export const StackShape = z
       .transform((p) => normalizeMountPath(p))
       .default(DEFAULT_MOUNT_PATH),
     allowUnverified: boolFromConfig.default(false),
-    hubEndpoint: z.string().url().default("https://huggingface.co"),
+    hubEndpoint: z.string().url().default(DEFAULT_HUB_ENDPOINT),
     downloaderImage: z.string().default(""),
     downloadConcurrency: intFromConfig(1, 64).default(4),
     serviceImage: z.string().min(1).default(DEFAULT_SERVICE_IMAGE),

@@ -9,7 +9,7 @@ import {
   type CachePaths,
   cachePaths,
   consumerEnv,
-  HUB_TOKEN_ENV_KEYS,
+  HUB_CREDENTIAL_ENV_KEYS,
   OFFLINE_ENV_KEYS,
 } from "../components/core/contract";
 import { type BuiltManifest, buildManifest, selectModels } from "../components/core/selection";
@@ -29,7 +29,7 @@ export interface StackPlan {
   serviceEnv: Record<string, string>;
 }
 
-const RESERVED_SERVICE_ENV = new Set<string>([...CACHE_ENV_KEYS, ...OFFLINE_ENV_KEYS, ...HUB_TOKEN_ENV_KEYS]);
+const RESERVED_SERVICE_ENV = new Set<string>([...CACHE_ENV_KEYS, ...OFFLINE_ENV_KEYS, ...HUB_CREDENTIAL_ENV_KEYS]);
 
 export function planStack(config: StackConfig, catalog: readonly CatalogEntry[] = builtinCatalog()): StackPlan {
   const paths = cachePaths(config.mountPath);

@@ -1,5 +1,5 @@
 /**
- * The cache contract (DESIGN.md): the one place that says where the cache lives, which
+ * The cache contract (docs/architecture.md): the one place that says where the cache lives, which
  * environment every workload gets, how the parts of a stack are labelled and who may write.
  * Components, policies and the downloader all import it; nothing restates these rules.
  * Pure TypeScript: no Pulumi SDK, so the downloader image can import it.
@@ -40,7 +40,12 @@ export function manifestLabelValue(manifestDigest: string): string {
   return manifestDigest.slice(0, MANIFEST_LABEL_DIGEST_CHARS);
 }
 
-export const DEVICE_LABEL_VALUES = ["cuda", "cpu"] as const;
+/** The devices a model service runs on: the catalog's memory figures, the stack's `device`, the device label. */
+export const DEVICES = ["cuda", "cpu"] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** The extended resource a GPU consumer requests (NVIDIA device plugin). */
+export const GPU_RESOURCE = "nvidia.com/gpu";
 
 export const ROLES = ["downloader", "service", "cache"] as const;
 export type Role = (typeof ROLES)[number];
@@ -64,6 +69,10 @@ export const OFFLINE_ENV_KEYS = Object.keys(OFFLINE_ENV) as (keyof typeof OFFLIN
 export const HUB_TOKEN_ENV_KEYS = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"] as const;
 /** Where huggingface_hub looks for a token file, relative to HF_HOME (and the legacy location). */
 export const HUB_TOKEN_FILE_NAMES = ["token", "stored_tokens"] as const;
+/** huggingface_hub reads its token file from wherever this variable points (constants.HF_TOKEN_PATH). */
+export const HUB_TOKEN_PATH_ENV = "HF_TOKEN_PATH";
+/** Every variable that hands a consumer hub credentials: the token itself or a token file to read. */
+export const HUB_CREDENTIAL_ENV_KEYS = [...HUB_TOKEN_ENV_KEYS, HUB_TOKEN_PATH_ENV] as const;
 export const HUB_TOKEN_PATH_HINTS = ["/.cache/huggingface/token", "/huggingface/token", "/.huggingface/token"] as const;
 
 /** The environment variable that hands the manifest JSON to the downloader. */
@@ -94,7 +103,7 @@ export interface CachePaths {
 export function cachePaths(mountPath: string = DEFAULT_MOUNT_PATH): CachePaths {
   const normalized = normalizeMountPath(mountPath);
   const root = `${normalized}/${CACHE_DIR_NAME}`;
-  return { mountPath: normalized, root, whisperDir: `${root}/whisper` };
+  return { mountPath: normalized, root, whisperDir: `${root}/${CACHE_LAYOUT.whisperDir}` };
 }
 
 export function normalizeMountPath(mountPath: string): string {
@@ -148,7 +157,7 @@ export interface ContractLabelInput {
   /** sha256 of the canonical manifest; absent on the volume, which outlives manifests. */
   manifestDigest?: string;
   /** Consumers only: the device the stack sizes and schedules them for. */
-  device?: (typeof DEVICE_LABEL_VALUES)[number];
+  device?: Device;
 }
 
 export function contractLabels({ role, cacheName, manifestDigest, device }: ContractLabelInput): Record<string, string> {
@@ -177,9 +186,34 @@ export function toKubernetesEnv(env: Record<string, string>): { name: string; va
     .map((name) => ({ name, value: env[name] as string }));
 }
 
+/**
+ * The cache layout below the cache root (docs/architecture.md, "Cache layout"): the Hugging Face
+ * hub cache huggingface_hub reads offline, whisper's checkpoint folder, and plain files at their
+ * manifest path. Relative POSIX paths; the downloader joins them to its root, components to the
+ * mount's.
+ */
+export const CACHE_LAYOUT = {
+  hubRepoPrefix: "models--",
+  blobsDir: "blobs",
+  snapshotsDir: "snapshots",
+  refsDir: "refs",
+  whisperDir: "whisper",
+  whisperSuffix: ".pt",
+} as const;
+
 /** Hugging Face hub repo folder name inside the cache root: `models--org--name`. */
 export function hubRepoFolder(repo: string): string {
-  return `models--${repo.split("/").join("--")}`;
+  return `${CACHE_LAYOUT.hubRepoPrefix}${repo.split("/").join("--")}`;
+}
+
+/** `models--org--name/snapshots/<commit>`: the folder a consumer loads a hub model from. */
+export function snapshotRelPath(repo: string, commit: string): string {
+  return `${hubRepoFolder(repo)}/${CACHE_LAYOUT.snapshotsDir}/${commit}`;
+}
+
+/** `whisper/<name>.pt`: where whisper.load_model(name, download_root=XDG_CACHE_HOME/whisper) looks. */
+export function whisperRelPath(name: string): string {
+  return `${CACHE_LAYOUT.whisperDir}/${name}${CACHE_LAYOUT.whisperSuffix}`;
 }
 
 export const COMMIT_RE = /^[0-9a-f]{40}$/;

@@ -1,11 +1,11 @@
 /**
- * The manifest: what the downloader is given (DESIGN.md). One zod schema, imported by the
+ * The manifest: what the downloader is given (docs/architecture.md, "The manifest"). One zod schema, imported by the
  * manifest builder, the policies and the downloader; canonical JSON so that its sha256 (the
  * `model-cache.io/manifest` label) only changes when its content does.
  */
 import { z } from "zod";
 import { canonicalJson, sha256Hex } from "./canonical-json";
-import { COMMIT_RE, hubRepoFolder, SHA1_RE, SHA256_RE } from "./contract";
+import { COMMIT_RE, SHA1_RE, SHA256_RE } from "./contract";
 
 export const MANIFEST_VERSION = 1;
 
@@ -157,20 +157,4 @@ export function manifestDigest(manifest: Manifest): string {
 export function parseManifest(input: string | unknown): Manifest {
   const value = typeof input === "string" ? JSON.parse(input) : input;
   return ManifestSchema.parse(value);
-}
-
-/** Where each model's files land below the cache root (DESIGN.md "cache layout"). */
-export function modelCachePaths(model: ManifestModel): string[] {
-  switch (model.kind) {
-    case "huggingface":
-      return [hubRepoFolder(model.repo)];
-    case "whisper":
-      return [`whisper/${model.name}.pt`];
-    case "file":
-      return [model.path];
-  }
-}
-
-export function formatZodIssues(error: z.ZodError, describePath: (path: PropertyKey[]) => string): string {
-  return error.issues.map((issue) => `${describePath(issue.path)}: ${issue.message}`).join("\n");
 }

@@ -1,4 +1,4 @@
-/** The pack's policies, in the order DESIGN.md states the contract. */
+/** The pack's policies, in the order docs/architecture.md states the contract. */
 import type { PackPolicy } from "../lib/rule";
 import { consumerAfterDownloader } from "./consumer-after-downloader";
 import { consumerGpu } from "./consumer-gpu";

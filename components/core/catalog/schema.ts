@@ -3,10 +3,8 @@
  * (memory measured per device, with where each number comes from).
  */
 import { z } from "zod";
+import { DEVICES, type Device } from "../contract";
 import { FileModelSchema, HuggingFaceModelSchema, type ManifestModel, WhisperModelSchema } from "../manifest";
-
-export const DEVICES = ["cuda", "cpu"] as const;
-export type Device = (typeof DEVICES)[number];
 
 /** One number with its provenance: a measurement (and how it was taken) or an estimate (and its basis). */
 export const MeasurementSchema = z
@@ -26,13 +24,15 @@ export const DeviceMemorySchema = z
   })
   .strict();
 
+type DeviceMemoryShape = Record<Device, z.ZodOptional<typeof DeviceMemorySchema>>;
+
 const catalogMeta = {
   description: z.string().min(1),
   /** Memory per device; a model without an entry for a device cannot be enabled on it. */
   memory: z
-    .object({ cuda: DeviceMemorySchema.optional(), cpu: DeviceMemorySchema.optional() })
+    .object(Object.fromEntries(DEVICES.map((d) => [d, DeviceMemorySchema.optional()])) as DeviceMemoryShape)
     .strict()
-    .refine((m) => m.cuda !== undefined || m.cpu !== undefined, { message: "give memory for at least one device" }),
+    .refine((m) => DEVICES.some((d) => m[d] !== undefined), { message: `give memory for at least one device (${DEVICES.join(", ")})` }),
 };
 
 export const CatalogEntrySchema = z.discriminatedUnion("kind", [
