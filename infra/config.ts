@@ -67,7 +67,13 @@ export const StackShape = z
       .max(MAX_HEADROOM, `must be between ${MIN_HEADROOM} and ${MAX_HEADROOM}`)
       .default(DEFAULT_HEADROOM),
     runtimeOverheadMiB: intFromConfig(0, 1 << 20).default(0),
-    startPeriodSeconds: intFromConfig(0, 3600).default(90),
+    // 0 derives it from the catalog's load times (components/core/startup.ts).
+    startPeriodSeconds: intFromConfig(0, 3600).default(0),
+    // The team's catalog file, relative to the project; "" reads catalog.yaml when it exists.
+    catalogFile: z
+      .string()
+      .refine((f) => f === "" || /\.ya?ml$/.test(f), "must be a .yaml or .yml file (or empty for catalog.yaml when present)")
+      .default(""),
     mountPath: z
       .string()
       .refine((p) => p.startsWith("/"), "must be an absolute path")
@@ -202,6 +208,8 @@ const FIX_HINTS: Partial<Record<keyof StackConfig, string>> = {
   cpuRequest: "pulumi config set model-cache:cpuRequest 2",
   downloaderCpu: "pulumi config set model-cache:downloaderCpu 1",
   healthPath: "pulumi config set model-cache:healthPath /health",
+  startPeriodSeconds: "pulumi config rm model-cache:startPeriodSeconds   # derive it from the catalog's load times",
+  catalogFile: "pulumi config set model-cache:catalogFile catalog.yaml",
   pdbMinAvailable: "pulumi config set model-cache:pdbMinAvailable 1",
 };
 
