@@ -16,6 +16,7 @@ import { redactText } from "./http.js";
 import { loadManifest } from "./manifest-input.js";
 import { CACHE_DIR_ENV, CONCURRENCY_ENV, resolveSettings, type Settings } from "./options.js";
 import { createReporter, type Reporter } from "./progress.js";
+import { registerRegistryCommands } from "./registry/commands.js";
 import { type CommandReport, failureLines, type ModelReport, summaryTable, toJson } from "./report.js";
 
 export interface Io {
@@ -92,6 +93,7 @@ function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
     .option("--yes", "remove the listed items")
     .action(run("prune"));
 
+  registerRegistryCommands(program, io, setExit, () => `model-cache/${packageVersion()}`);
   return program;
 }
 

@@ -71,7 +71,9 @@ export interface CatalogFile {
   file: string;
   absolutePath: string;
   entries: CatalogFileEntry[];
-  /** The YAML document, comments and all: `model-cache lock` edits it in place. */
+  /** The file's text as read: `model-cache lock` and `measure` edit it in place. */
+  source: string;
+  /** The parsed YAML document (node positions for those edits). */
   document: Document.Parsed;
 }
 
@@ -91,7 +93,7 @@ export function readCatalogFile(file: string, baseDir: string = process.cwd()): 
   const data: unknown = document.toJS();
   const result = CatalogFileSchema.safeParse(data);
   if (!result.success) throw new CatalogFileError(describeIssues(file, data, result.error.issues));
-  return { file, absolutePath, entries: result.data.models, document };
+  return { file, absolutePath, entries: result.data.models, source: text, document };
 }
 
 function describeIssues(file: string, data: unknown, issues: readonly z.core.$ZodIssue[]): string {
