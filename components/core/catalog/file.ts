@@ -115,6 +115,9 @@ function describeIssues(file: string, data: unknown, issues: readonly z.core.$Zo
 
 function fixFor(field: readonly PropertyKey[], issue: z.core.$ZodIssue): string {
   const name = String(field[0] ?? "");
+  if (issue.code === "invalid_type" && issue.expected === "string" && /received number/.test(issue.message)) {
+    return `; fix: quote it ("…"): YAML reads a value of only digits as a number`;
+  }
   if (issue.code === "invalid_union" && name === "") return "; fix: set kind to huggingface, whisper or file";
   if (name === "sha256" || (field[0] === "files" && field[2] === "sha256"))
     return `; fix: remove it and run ${LOCK_COMMAND}, which records the hub's`;

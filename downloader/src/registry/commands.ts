@@ -69,19 +69,31 @@ export function registerRegistryCommands(
     .option("--model <id...>", "the catalog ids the container serves (several: give --split)")
     .option("--split <id=fraction...>", "how a total splits between the models, e.g. whisper-medium=0.7 siglip-so400m=0.3")
     .option("--device <device>", "cuda or cpu (default: cuda when nvidia-smi answers, else cpu)")
-    .option("--arg <arg...>", "arguments for the image")
+    .argument("[args...]", "arguments for the image, after -- (e.g. -- --port 8080)")
     .option("--env <NAME=value...>", "environment for the container")
     .option("--gpus", "request all GPUs (the container's DeviceRequests)")
-    .option("--warmup <url>", "after healthy, GET this URL on the container (e.g. http://127.0.0.1:8080/embed)")
+    .option("--user <uid:gid>", "the user the service runs as (default: the cache's, 1000:1000)")
+    .option("--network <mode>", "the container's network (default none: the service is offline)")
+    .option(
+      "--health-cmd <json>",
+      "the health check, exec form as a JSON array (default: an HTTP GET of --health-path on --port through bash)",
+    )
+    .option("--health-path <path>", "the health endpoint of the default health check", "/health")
+    .option("--port <port>", "the port of the default health check", "80")
+    .option("--warmup <json>", 'after healthy, run this command in the container (JSON array, e.g. ["curl","-s","localhost/embed"])')
+    .option(
+      "--runtime-overhead-mib <mib>",
+      "the serving runtime's own host memory, subtracted from the peak (default: sizing's figure for the device)",
+    )
     .option("--timeout <seconds>", "give up when the container is not healthy after this long", "1800")
     .option("--keep", "leave the started container running")
     .option("--dry-run", "measure but do not write the catalog file")
     .option("--json", "print a machine-readable report on stdout")
     .addHelpText("after", "\nEnvironment: DOCKER_HOST (the engine; default unix:///var/run/docker.sock).")
     .action(
-      guarded("measure", async (options: Record<string, unknown>) => {
+      guarded("measure", async (args: string[], options: Record<string, unknown>) => {
         const { runMeasure } = await import("./measure-command.js");
-        return runMeasure(options, io);
+        return runMeasure({ ...options, arg: args }, io);
       }),
     );
 }

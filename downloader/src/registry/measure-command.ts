@@ -24,6 +24,19 @@ import { editYaml, type YamlEdit } from "./yaml-edit.js";
 
 const MIB = 1024 * 1024;
 
+/** A command in exec form, given as a JSON array of strings. */
+const jsonCommand = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: 'must be a JSON array of strings, e.g. ["curl","-fs","http://127.0.0.1/health"]' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(z.string()).min(1, "give the program to run"));
+
 const MeasureOptionsSchema = z
   .object({
     catalog: z.string().min(1).optional(),
@@ -41,10 +54,10 @@ const MeasureOptionsSchema = z
     user: z.string().default(`${CACHE_UID}:${CACHE_GID}`),
     network: z.string().default("none"),
     gpus: z.boolean().default(false),
-    healthCmd: z.array(z.string()).optional(),
+    healthCmd: jsonCommand.optional(),
     healthPath: z.string().startsWith("/").default("/health"),
     port: z.coerce.number().int().min(1).max(65535).default(80),
-    warmup: z.array(z.string()).optional(),
+    warmup: jsonCommand.optional(),
     runtimeOverheadMib: z.coerce.number().int().min(0).optional(),
     timeout: z.coerce.number().positive().max(86_400).default(1800),
     keep: z.boolean().default(false),
