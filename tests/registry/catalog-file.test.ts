@@ -80,7 +80,10 @@ describe("the catalog file", () => {
       { ...lockedHubEntry("no-files"), files: undefined },
       lockedHubEntry("bad-sha", { files: [{ path: "a.bin", size: 1, sha256: "xyz" }] }),
     ];
-    const digits = project.write("digits.yaml", `models:\n  - id: digits\n    kind: file\n    path: a\n    url: https://x/a\n    sha256: ${"1".repeat(64)}\n`);
+    const digits = project.write(
+      "digits.yaml",
+      `models:\n  - id: digits\n    kind: file\n    path: a\n    url: https://x/a\n    sha256: ${"1".repeat(64)}\n`,
+    );
     expect(() => readCatalogFile(digits, project.dir)).toThrow(/digits\.yaml: models\[0\] \(id "digits"\): sha256: .*; fix: quote it/);
     const file = project.write("ours.yaml", { models: bad });
     let message = "";

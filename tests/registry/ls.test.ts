@@ -31,7 +31,12 @@ describe("model-cache ls", () => {
     const { files, whisper, plain } = session.fixture;
     const repoBytes = files["config.json"]!.size + files["tokenizer/vocab.txt"]!.size + files["model.safetensors"]!.size;
     expect(items).toEqual([
-      expect.objectContaining({ kind: "repo", name: REPO, revisions: [{ commit: COMMIT, refs: ["main"], files: 3 }], sizeBytes: repoBytes }),
+      expect.objectContaining({
+        kind: "repo",
+        name: REPO,
+        revisions: [{ commit: COMMIT, refs: ["main"], files: 3 }],
+        sizeBytes: repoBytes,
+      }),
       expect.objectContaining({ kind: "whisper", name: "tiny", sizeBytes: whisper.size }),
       expect.objectContaining({ kind: "file", name: "face_detection_yunet.onnx", sizeBytes: plain.size }),
     ]);
