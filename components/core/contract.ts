@@ -216,6 +216,17 @@ export function whisperRelPath(name: string): string {
   return `${CACHE_LAYOUT.whisperDir}/${name}${CACHE_LAYOUT.whisperSuffix}`;
 }
 
+/**
+ * The service's HTTP health probe as an exec-form command: a GET through bash's /dev/tcp, since
+ * many model-server images (text-embeddings-inference's among them) ship no curl or wget; it
+ * succeeds iff the status line says 200. The Docker healthcheck runs it, and so does
+ * `model-cache measure`, so both wait for the same thing.
+ */
+export function httpProbeCommand(port: number, path: string): string[] {
+  const request = `GET ${path} HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n`;
+  return ["bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port} && printf '${request}' >&3 && head -n1 <&3 | grep -q ' 200 '`];
+}
+
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
 export const SHA256_RE = /^[0-9a-f]{64}$/;
 export const SHA1_RE = /^[0-9a-f]{40}$/;

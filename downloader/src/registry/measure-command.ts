@@ -7,14 +7,23 @@
  * (RUNTIME_OVERHEAD), so the model's host peak recorded is the peak minus that overhead: the
  * stack's need (overhead + Σ host peaks) is then at least the measured peak.
  */
+import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import type Dockerode from "dockerode";
 import { z } from "zod";
 import { type CatalogFileEntry, CatalogFileError, readCatalogFile } from "../../../components/core/catalog/file.js";
 import type { Measurement } from "../../../components/core/catalog/schema.js";
-import { CACHE_GID, CACHE_UID, cachePaths, consumerEnv, DEVICES, type Device, toDockerEnv } from "../../../components/core/contract.js";
+import {
+  CACHE_GID,
+  CACHE_UID,
+  cachePaths,
+  consumerEnv,
+  DEVICES,
+  type Device,
+  httpProbeCommand,
+  toDockerEnv,
+} from "../../../components/core/contract.js";
 import { RUNTIME_OVERHEAD } from "../../../components/core/sizing.js";
-import { httpHealthcheckTest } from "../../../components/docker/healthcheck.js";
 import { ManifestError, UsageError } from "../errors.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import { gpuProcesses } from "./gpu.js";
@@ -94,7 +103,7 @@ export async function runMeasure(raw: Record<string, unknown>, io: RegistryIo): 
   const split = splitOf(o.model, o.split);
   const catalog = o.catalog ? loadCatalog(o.catalog, o.model) : undefined;
 
-  const docker = await connect(io.env["DOCKER_HOST"]);
+  const docker = connect(io.env["DOCKER_HOST"]);
   const device: Device = o.device ?? ((await gpuProcesses()) !== undefined ? "cuda" : "cpu");
   const paths = cachePaths(o.mountPath);
   const measurement = await measureContainer({
@@ -111,7 +120,7 @@ export async function runMeasure(raw: Record<string, unknown>, io: RegistryIo): 
             mountPath: paths.mountPath,
             network: o.network,
             gpus: o.gpus || device === "cuda",
-            healthcheck: o.healthCmd ?? httpHealthcheckTest(o.port, o.healthPath).slice(1),
+            healthcheck: o.healthCmd ?? httpProbeCommand(o.port, o.healthPath),
           },
         }
       : { containerId: o.container as string }),
@@ -258,13 +267,17 @@ function editsFor(catalog: LoadedCatalog, figures: ModelFigures[], device: Devic
   });
 }
 
-async function connect(dockerHost: string | undefined): Promise<Dockerode> {
-  // Not bundled (its ssh2 dependency carries native addons): resolved from the checkout's node_modules.
-  const { default: Docker } = (await import("dockerode").catch((err: unknown) => {
+function connect(dockerHost: string | undefined): Dockerode {
+  // Not bundled (its ssh2 dependency carries native addons, and the downloader image needs Node's
+  // built-ins only): a plain require, which esbuild does not follow, from the checkout's node_modules.
+  let Docker: typeof Dockerode;
+  try {
+    Docker = createRequire(__filename)("dockerode") as typeof Dockerode;
+  } catch (err) {
     throw new UsageError(
       `measure needs the dockerode package: run it from the repository checkout after npm ci (npx model-cache measure); ${String(err)}`,
     );
-  })) as unknown as { default: typeof Dockerode };
+  }
   if (!dockerHost) return new Docker();
   const url = new URL(dockerHost);
   if (url.protocol === "unix:") return new Docker({ socketPath: url.pathname });

@@ -47,7 +47,7 @@ function planEdit(source: string, root: Node, edit: YamlEdit): TextEdit {
       continue;
     }
     if (!isMap(node)) throw new Error(`${edit.path.slice(0, depth).join(".")} is not a map`);
-    if (node.flow) return replaceFlow(node, edit.path.slice(depth), edit.value);
+    if (node.flow) return replaceFlow(source, node, edit.path.slice(depth), edit.value);
     const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key) as Pair<Node, Node> | undefined;
     if (!pair) return insertPair(source, node, key, nest(rest, edit.value));
     if (rest.length === 0) return replacePair(source, pair, key, edit.value);
@@ -72,7 +72,8 @@ function replacePair(source: string, pair: Pair<Node, Node>, key: string, value:
   const flow = (value_ as { flow?: boolean } | null)?.flow === true;
   if (flow && value_?.range) {
     // A flow collection stays one: `load: {cpu: {…}}` keeps its style.
-    return { start: value_.range[0], end: value_.range[1], text: stringify(value, { ...RENDER, collectionStyle: "flow" }).trimEnd() };
+    const end = trimTrailingNewlines(source, value_.range[0], value_.range[1]);
+    return { start: value_.range[0], end, text: stringify(value, { ...RENDER, collectionStyle: "flow" }).trimEnd() };
   }
   const end = value_?.range?.[1] ?? (pair.key as Node).range?.[1] ?? start;
   const indent = columnOf(source, start);
@@ -91,7 +92,7 @@ function insertPair(source: string, map: YAMLMap, key: string, value: unknown): 
 }
 
 /** A flow map (`{a: 1, b: {c: 2}}`) is rewritten as one flow map with the value set. */
-function replaceFlow(map: YAMLMap, path: (string | number)[], value: unknown): TextEdit {
+function replaceFlow(source: string, map: YAMLMap, path: (string | number)[], value: unknown): TextEdit {
   const js = map.toJSON() as Record<string, unknown>;
   let target = js;
   for (const key of path.slice(0, -1)) {
@@ -100,8 +101,12 @@ function replaceFlow(map: YAMLMap, path: (string | number)[], value: unknown): T
     target = target[key as string] as Record<string, unknown>;
   }
   target[path[path.length - 1] as string] = value;
-  const [start, end] = map.range as [number, number, number];
-  return { start, end, text: stringify(js, { ...RENDER, collectionStyle: "flow" }).trimEnd() };
+  const [start, valueEnd] = map.range as [number, number, number];
+  return {
+    start,
+    end: trimTrailingNewlines(source, start, valueEnd),
+    text: stringify(js, { ...RENDER, collectionStyle: "flow" }).trimEnd(),
+  };
 }
 
 function render(key: string, value: unknown, indent: number): string {
