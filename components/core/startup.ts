@@ -72,3 +72,22 @@ export function deriveStartPeriod(request: {
     source: override === undefined ? "derived" : "stack config startPeriodSeconds",
   };
 }
+
+/**
+ * The start period a consumer serving `ids` (its manifest's model ids) on `device` needs, from a
+ * catalog (built-ins, or merged with a catalog file): what the `startup-grace` policy holds a
+ * consumer's health-check grace to. A string says why it cannot be derived.
+ */
+export function startPeriodFor(ids: readonly string[], device: Device, catalog: readonly CatalogEntry[]): StartPeriod | string {
+  const byId = new Map(catalog.map((e) => [e.id, e]));
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length > 0) {
+    return `${missing.map((id) => `"${id}"`).join(", ")} not in the catalog, so no load time is known; add ${missing.length === 1 ? "it" : "them"} to the catalog file with load.${device}`;
+  }
+  try {
+    return deriveStartPeriod({ models: ids.map((id) => byId.get(id) as CatalogEntry), device });
+  } catch (err) {
+    if (err instanceof StartupError) return err.message;
+    throw err;
+  }
+}

@@ -188,6 +188,23 @@ describe("model-cache lock", () => {
     expect(locked[0].revision).toBe("main");
   });
 
+  it("retries the hub's 5xx and 429 answers as the downloader does, on the revision and on a later tree page", async () => {
+    writeFileSync(catalogPath, TEAM_CATALOG());
+    hub.failApi("/api/models/team/encoder/revision/", 503);
+    hub.failApi("/api/models/team/encoder/tree/", 429, { "retry-after": "0" });
+    const result = await lock("--catalog", catalogPath, "team-encoder");
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/HTTP 503 .*retry 1\/1/);
+    expect(result.stderr).toMatch(/HTTP 429 .*retry 1\/1/);
+    expect(parse(readFileSync(catalogPath, "utf8")).models[0].revision).toBe(COMMIT);
+    // Out of retries: the error says so and names what was asked.
+    hub.failApi("/api/models/team/encoder/revision/", 502);
+    hub.failApi("/api/models/team/encoder/revision/", 502);
+    const failed = await lock("--catalog", catalogPath, "team-encoder");
+    expect(failed.code).toBe(4);
+    expect(failed.stderr).toMatch(/team-encoder: team\/encoder at a{40}: HTTP 502 .*\(gave up after 1 retries\)/);
+  });
+
   it("a gated repo needs HF_TOKEN, and the error says so", async () => {
     writeFileSync(
       catalogPath,

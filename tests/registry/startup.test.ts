@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { builtinCatalog } from "../../components/core/catalog";
-import { deriveStartPeriod, STARTUP_HEADROOM, STARTUP_MARGIN_SECONDS, StartupError } from "../../components/core/startup";
+import { deriveStartPeriod, STARTUP_HEADROOM, STARTUP_MARGIN_SECONDS, StartupError, startPeriodFor } from "../../components/core/startup";
 import { runStackUnderMocks } from "../../gate/run-under-mocks";
 import { readStackFile } from "../../gate/stack-file";
 import { parseStackConfig } from "../../infra/config";
@@ -40,6 +40,12 @@ describe("the start period, derived from load times", () => {
     const gpuOnly = { id: "gpu-only", load: { cuda: { seconds: 3, basis: "measured" as const, source: "x" } } };
     expect(() => deriveStartPeriod({ models: [gpuOnly], device: "cpu" })).toThrow(StartupError);
     expect(() => deriveStartPeriod({ models: [gpuOnly], device: "cpu" })).toThrow(/"gpu-only" has no load time for device "cpu"/);
+  });
+
+  it("what the startup-grace policy holds a consumer to: the derived period for its manifest's models", () => {
+    const prod = startPeriodFor(["whisper-medium", "siglip-so400m", "bge-m3", "yunet"], "cuda", builtinCatalog());
+    expect(typeof prod !== "string" && prod.seconds).toBe(Math.ceil(142.1 * 1.25 + 30));
+    expect(startPeriodFor(["whisper-medium", "team-model"], "cuda", builtinCatalog())).toMatch(/"team-model" not in the catalog/);
   });
 
   it("the plan derives it unless the stack sets startPeriodSeconds; the stack output shows the breakdown", async () => {

@@ -32,6 +32,7 @@ export class HubWithApi {
   /** Entries per tree page (the hub pages its listings; small here so that every test paginates). */
   pageSize = 3;
   private readonly repos = new Map<string, ApiRepo>();
+  private readonly faults: { pathPrefix: string; status: number; headers: Record<string, string> }[] = [];
 
   private constructor(
     readonly hub: FakeHub,
@@ -66,6 +67,11 @@ export class HubWithApi {
     return info;
   }
 
+  /** The next API request whose path starts with `pathPrefix` gets this status instead (once per call). */
+  failApi(pathPrefix: string, status: number, headers: Record<string, string> = {}): void {
+    this.faults.push({ pathPrefix, status, headers });
+  }
+
   async close(): Promise<void> {
     this.front.closeAllConnections();
     await new Promise((resolve) => this.front.close(resolve));
@@ -76,6 +82,11 @@ export class HubWithApi {
     const url = new URL(req.url ?? "/", this.endpoint);
     if (!url.pathname.startsWith("/api/")) return void this.proxy(req, res);
     this.apiRequests.push({ method: req.method ?? "", path: `${url.pathname}${url.search}`, authorization: req.headers.authorization });
+    const fault = this.faults.findIndex((f) => url.pathname.startsWith(f.pathPrefix));
+    if (fault >= 0) {
+      const { status, headers } = this.faults.splice(fault, 1)[0]!;
+      return void json(res, status, { error: "fault" }, headers);
+    }
     const match = /^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)$/.exec(url.pathname);
     if (!match || req.method !== "GET") return void json(res, 404, { error: "Sorry, we can't find the page you are looking for." });
     const [, name, kind, encodedRevision] = match as unknown as [string, string, string, string];
