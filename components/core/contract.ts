@@ -74,6 +74,21 @@ export const HUB_TOKEN_PATH_ENV = "HF_TOKEN_PATH";
 /** Every variable that hands a consumer hub credentials: the token itself or a token file to read. */
 export const HUB_CREDENTIAL_ENV_KEYS = [...HUB_TOKEN_ENV_KEYS, HUB_TOKEN_PATH_ENV] as const;
 export const HUB_TOKEN_PATH_HINTS = ["/.cache/huggingface/token", "/huggingface/token", "/.huggingface/token"] as const;
+/**
+ * Every variable through which huggingface_hub obtains a hub credential (utils/_auth.py get_token:
+ * HF_OIDC_RESOURCE with HF_OIDC_ID_TOKEN, then HF_TOKEN or HUGGING_FACE_HUB_TOKEN, then the file
+ * HF_TOKEN_PATH names, default `<HF_HOME>/token`). None of them may reach a consumer.
+ */
+export const HUB_CREDENTIAL_ENV_KEYS = [...HUB_TOKEN_ENV_KEYS, "HF_TOKEN_PATH", "HF_OIDC_RESOURCE", "HF_OIDC_ID_TOKEN"] as const;
+/** huggingface_hub's HF_HOME default: `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface` (constants.py). */
+export const HUB_HOME_DIR_NAME = "huggingface";
+
+/** The Kubernetes CSI driver of AWS EFS; its volume handle is `<file system id>[:<subpath>][:<access point id>]`. */
+export const EFS_CSI_DRIVER = "efs.csi.aws.com";
+/** An EFS file system id, as it appears in volume handles and in its DNS name `<id>.efs.<region>.amazonaws.com`. */
+export const EFS_FILE_SYSTEM_ID_RE = /\bfs-[0-9a-f]{8,40}\b/;
+/** The Docker engine's default data-root: a named volume's data is `<data-root>/volumes/<name>/_data` on its host. */
+export const DOCKER_DEFAULT_DATA_ROOT = "/var/lib/docker";
 
 /** The environment variable that hands the manifest JSON to the downloader. */
 export const MANIFEST_ENV = "MODEL_CACHE_MANIFEST";

@@ -1,7 +1,7 @@
 /** How to write a fix in each family, for violation messages. */
 import { UNKNOWN } from "./values";
 import type { ContainerView, WorkloadView } from "./view";
-import type { EnvVar, Family, Mount } from "./workload";
+import type { Family, Mount } from "./workload";
 
 export function setEnv(family: Family, key: string, value: string): string {
   switch (family) {
@@ -45,8 +45,4 @@ export function containerWhere(v: WorkloadView, cv: ContainerView): string {
   const w = v.w;
   if (w.family === "docker") return `container "${w.name}"`;
   return `${cv.c.init ? "init container" : "container"} "${cv.c.name}" of ${w.kind} "${w.name}"`;
-}
-
-export function refSource(v: EnvVar): string {
-  return v.ref ?? "a reference";
 }

@@ -43,7 +43,7 @@ function claimSources(view: WorkloadView): Finding[] {
   const findings: Finding[] = [];
   for (const name of view.cacheVolumes) {
     const volume = view.w.volumes.get(name);
-    if (volume?.kind !== "pvc") continue;
+    if (volume?.kind !== "storage" || typeof volume.source !== "object" || volume.source.kind !== "pvc") continue;
     const users = view.containers.filter((cv) => cv.cacheMounts.some((m) => m.volume === name));
     // A pod whose own init container downloads needs the claim writable; its other mounts are checked above.
     if (users.length === 0 || users.some((cv) => cv.role === "downloader")) continue;
