@@ -137,14 +137,10 @@ export function readDockerContainer(r: FamilyResource): Workload {
     const entry = str(item);
     if (typeof entry !== "string") continue;
     const eq = entry.indexOf("=");
-    const key = eq < 0 ? entry : entry.slice(0, eq);
-    env.set(
-      key,
-      eq < 0
-        ? // `KEY` without "=" passes the Docker host's own variable through: the pack never sees it.
-          { name: key, value: undefined, ref: { description: "the Docker host's environment", secret: false, state: "unreadable" } }
-        : { name: key, value: entry.slice(eq + 1) },
-    );
+    // The Engine API removes a variable listed without "=" (ContainerCreate Config.Env); only the
+    // docker CLI would fill it from its own environment, and the provider does not.
+    if (eq < 0) env.delete(entry);
+    else env.set(entry.slice(0, eq), { name: entry.slice(0, eq), value: entry.slice(eq + 1) });
   }
   const envUnknown = envItems === UNKNOWN || envItems.some((e) => e === UNKNOWN);
 

@@ -24,7 +24,8 @@ import { z } from "zod";
 import { advisory, type Finding, mandatory, previewUnknown } from "./finding";
 import { buildStack, type PolicyResourceLike, type StackModel, type StackWorkload, toStackResource, workloadsOf } from "./stack";
 import { materialize } from "./values";
-import { resourceView, type WorkloadView } from "./view";
+import { buildView, resourceView, type WorkloadView } from "./view";
+import { cacheVolumesByEnv } from "./workload";
 
 export { advisory, type Finding, type Level, mandatory, previewUnknown } from "./finding";
 
@@ -102,9 +103,9 @@ export function defineRule<S extends z.ZodObject<any>>(spec: RuleSpec<S>): PackP
           validateResource: (args, report) => {
             guarded(report, args.urn, `resource ${args.urn}`, () => {
               const { props, cut } = materialize(args.props);
-              const views = workloadsOf({ urn: args.urn, type: args.type, name: args.name, props, cut, deps: [] }).flatMap(
-                (w) => resourceView(w) ?? [],
-              );
+              const workloads = workloadsOf({ urn: args.urn, type: args.type, name: args.name, props, cut, deps: [] });
+              // A cut workload may have lost the very labels that put it in scope: it is checked as far as it was read.
+              const views = workloads.flatMap((w) => resourceView(w) ?? (cut ? [buildView(w, cacheVolumesByEnv(w))] : []));
               if (views.length === 0) return;
               const config = readConfig(args.getConfig(), report, args.urn);
               for (const view of views) {

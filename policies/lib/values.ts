@@ -24,7 +24,7 @@ const MAX_DEPTH = 64;
  * pack. A resource that holds more is reported as not checked (mandatory), never silently cut:
  * Kubernetes and Docker would apply what the pack did not read.
  */
-export const MAX_VALUES = 1_000_000;
+export const MAX_VALUES = 100_000;
 
 export interface Materialized {
   props: Obj;
@@ -32,10 +32,23 @@ export interface Materialized {
   cut: boolean;
 }
 
+/**
+ * `@pulumi/policy`'s proxy hands out the data it wraps under this key (proxy.ts
+ * getSpecialProxyTarget): walking that instead of the proxy saves a trap per value. Unknowns are
+ * the same sentinel strings in it.
+ */
+const PROXY_TARGET = "__getSpecialProxyTarget";
+
+function unwrap(input: unknown): unknown {
+  if (input === null || typeof input !== "object") return input;
+  const target = read(() => (input as Record<string, unknown>)[PROXY_TARGET], undefined);
+  return target !== null && typeof target === "object" ? target : input;
+}
+
 /** Copy a (proxied) property bag into plain data; never throws. */
 export function materialize(input: unknown): Materialized {
   const budget = { left: MAX_VALUES, cut: false };
-  const value = walk(input, 0, budget);
+  const value = walk(unwrap(input), 0, budget);
   return { props: isObj(value) ? value : {}, cut: budget.cut };
 }
 
