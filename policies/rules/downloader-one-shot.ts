@@ -28,6 +28,14 @@ export const downloaderOneShot = defineRule({
 function check(view: WorkloadView, cv: ContainerView): Finding[] {
   const w = view.w;
   const where = containerWhere(view, cv);
+  if (w.family === "docker" && w.kind === "Service") {
+    return [
+      mandatory(
+        `${where} runs the downloader as a Swarm service: Swarm keeps its tasks running (restarting them when they exit) and Pulumi ` +
+          "does not wait for a task to finish; run it as a docker Container with mustRun: false and attach: true",
+      ),
+    ];
+  }
   if (w.family === "docker") {
     const d = w.docker;
     const findings: Finding[] = [];
