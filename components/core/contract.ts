@@ -71,15 +71,13 @@ export const HUB_TOKEN_ENV_KEYS = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"] as cons
 export const HUB_TOKEN_FILE_NAMES = ["token", "stored_tokens"] as const;
 /** huggingface_hub reads its token file from wherever this variable points (constants.HF_TOKEN_PATH). */
 export const HUB_TOKEN_PATH_ENV = "HF_TOKEN_PATH";
-/** Every variable that hands a consumer hub credentials: the token itself or a token file to read. */
-export const HUB_CREDENTIAL_ENV_KEYS = [...HUB_TOKEN_ENV_KEYS, HUB_TOKEN_PATH_ENV] as const;
 export const HUB_TOKEN_PATH_HINTS = ["/.cache/huggingface/token", "/huggingface/token", "/.huggingface/token"] as const;
 /**
- * Every variable through which huggingface_hub obtains a hub credential (utils/_auth.py get_token:
- * HF_OIDC_RESOURCE with HF_OIDC_ID_TOKEN, then HF_TOKEN or HUGGING_FACE_HUB_TOKEN, then the file
- * HF_TOKEN_PATH names, default `<HF_HOME>/token`). None of them may reach a consumer.
+ * Every variable that hands a consumer hub credentials, as huggingface_hub reads them
+ * (utils/_auth.py get_token: HF_OIDC_RESOURCE with HF_OIDC_ID_TOKEN exchanged for a token, then
+ * HF_TOKEN or HUGGING_FACE_HUB_TOKEN, then the file HF_TOKEN_PATH names, default `<HF_HOME>/token`).
  */
-export const HUB_CREDENTIAL_ENV_KEYS = [...HUB_TOKEN_ENV_KEYS, "HF_TOKEN_PATH", "HF_OIDC_RESOURCE", "HF_OIDC_ID_TOKEN"] as const;
+export const HUB_CREDENTIAL_ENV_KEYS = [...HUB_TOKEN_ENV_KEYS, HUB_TOKEN_PATH_ENV, "HF_OIDC_RESOURCE", "HF_OIDC_ID_TOKEN"] as const;
 /** huggingface_hub's HF_HOME default: `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface` (constants.py). */
 export const HUB_HOME_DIR_NAME = "huggingface";
 

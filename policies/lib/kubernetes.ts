@@ -4,7 +4,7 @@
  * in its plain, `*Patch` and `*List` forms → Workloads; PersistentVolumeClaims and
  * PersistentVolumes → storage; ConfigMaps and Secrets → the variables they hold.
  */
-import { LABELS, parseQuantity, quantityToMiB } from "./core";
+import { GPU_RESOURCE, LABELS, parseQuantity, quantityToMiB } from "./core";
 import type { EnvObject, FamilyResource, StorageResource } from "./family";
 import { type StorageRef, storageKey, storageKeys } from "./storage";
 import { at, list, num, type Obj, obj, readOnlyOf, str, stringMap, UNKNOWN, type Unknown, type Value } from "./values";
@@ -22,7 +22,7 @@ import {
   type Workload,
 } from "./workload";
 
-export const GPU_RESOURCE = "nvidia.com/gpu";
+export { GPU_RESOURCE };
 
 export const K8S = {
   pvc: "kubernetes:core/v1:PersistentVolumeClaim",
