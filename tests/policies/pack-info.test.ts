@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { MANIFEST_ENV } from "../../components/core/contract";
-import { reconcileConfig } from "../../gate/analyzer-client";
+import { reconcileConfig } from "../../gate/policy-config";
 import { clone, dockerStack, modelSet, setDockerEnv } from "./support/fixtures";
 import { checkStack, configure, messages, usePack } from "./support/pack";
 import { POLICY_NAMES } from "./support/policy-names";
