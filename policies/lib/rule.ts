@@ -122,7 +122,7 @@ export function defineRule<S extends z.ZodObject<any>>(spec: RuleSpec<S>): PackP
         const config = readConfig(args.getConfig(), report, anchor);
         if (spec.checkWorkload) {
           for (const self of stack.workloads) {
-            guarded(report, self.res.urn, `${self.view.w.kind} "${self.view.w.name}" (${self.res.urn})`, () => {
+            guarded(report, self.resource.urn, `${self.view.workload.kind} "${self.view.workload.name}" (${self.resource.urn})`, () => {
               // Report only what the resource check did not already report (and, for a patch, what the
               // workload it patches does not report itself).
               const seen = new Set(
@@ -132,7 +132,7 @@ export function defineRule<S extends z.ZodObject<any>>(spec: RuleSpec<S>): PackP
                 ].map((f) => `${f.level}\n${f.message}`),
               );
               for (const finding of dedupe(workloadFindings(spec, self.view, config, { stack, self }))) {
-                if (!seen.has(`${finding.level}\n${finding.message}`)) emit(report, self.res.urn, finding);
+                if (!seen.has(`${finding.level}\n${finding.message}`)) emit(report, self.resource.urn, finding);
               }
             });
           }
@@ -155,8 +155,8 @@ function workloadFindings<S extends z.ZodObject<any>>(
   const findings = spec.checkWorkload?.(view, config, context) ?? [];
   const inScope = view.containers.some((cv) => cv.role !== "none") || context === undefined;
   if (!inScope) return findings;
-  const what = `${view.w.kind} "${view.w.name}"`;
-  const unreadable = view.w.problems.map((problem) =>
+  const what = `${view.workload.kind} "${view.workload.name}"`;
+  const unreadable = view.workload.problems.map((problem) =>
     problem.kind === "preview-unknown"
       ? previewUnknown(`${problem.what} of ${what}`)
       : mandatory(`cannot check ${what}: ${problem.what}; fix it so the pack can read it (the contract cannot be verified otherwise)`),

@@ -31,7 +31,7 @@ export interface StackResource {
 }
 
 export interface CacheResource {
-  res: StackResource;
+  resource: StackResource;
   storage: StorageResource;
 }
 
@@ -51,7 +51,7 @@ export interface CacheGroup {
 }
 
 export interface StackWorkload {
-  res: StackResource;
+  resource: StackResource;
   /** What a resource policy sees of it (undefined when it carries no contract label). */
   resourceView: WorkloadView | undefined;
   /** What the stack tells about it. */
@@ -129,7 +129,7 @@ export function buildStack(input: readonly StackResource[]): StackModel {
   const objects: EnvObjects = new Map();
   for (const res of resources) {
     const storage = readStorage(res);
-    if (storage) caches.push({ res, storage });
+    if (storage) caches.push({ resource: res, storage });
     const object = readEnvObject(res);
     if (object) objects.set(envObjectKey(object.kind, object.namespace, object.name), { ...object, cut: res.cut });
   }
@@ -137,7 +137,7 @@ export function buildStack(input: readonly StackResource[]): StackModel {
   // Each workload as written (for the resource check) and as the stack runs it (env resolved,
   // patches applied, Docker volumesFrom expanded).
   interface Entry {
-    res: StackResource;
+    resource: StackResource;
     written: Workload;
     running: Workload;
     /** A `*Patch`'s target in the stack. */
@@ -149,7 +149,7 @@ export function buildStack(input: readonly StackResource[]): StackModel {
     const written = workloadsOf(res);
     const running = workloadsOf(res);
     written.forEach((w, i) => {
-      const entry: Entry = { res, written: w, running: running[i] as Workload };
+      const entry: Entry = { resource: res, written: w, running: running[i] as Workload };
       entries.push(entry);
       if (!w.patchOf && w.family === "kubernetes" && typeof w.namespace === "string")
         targets.set(targetKey(w.kind, w.namespace, w.name), entry);
@@ -158,9 +158,9 @@ export function buildStack(input: readonly StackResource[]): StackModel {
   for (const e of entries) {
     const of = e.running.patchOf;
     const target = of && targets.get(targetKey(of.kind, of.namespace, of.name));
-    const patched = target && readWorkloads({ ...target.res, props: mergePatch(target.res.props, e.res.props) as Obj })[0];
+    const patched = target && readWorkloads({ ...target.resource, props: mergePatch(target.resource.props, e.resource.props) as Obj })[0];
     if (!target || !patched) continue;
-    e.running = { ...patched, urn: e.res.urn, type: e.res.type, ...(of ? { patchOf: of } : {}) };
+    e.running = { ...patched, urn: e.resource.urn, type: e.resource.type, ...(of ? { patchOf: of } : {}) };
     e.target = target;
   }
   expandVolumesFrom(entries.map((e) => e.running));
@@ -218,7 +218,7 @@ export function buildStack(input: readonly StackResource[]): StackModel {
     const name = cacheNames.get(root);
     if (name !== undefined) return name;
     const first = firstStorage.get(root);
-    return first ? `resource:${first.res.urn}` : `storage:${root}`;
+    return first ? `resource:${first.resource.urn}` : `storage:${root}`;
   };
   const dockerCacheRoots = [...cacheRoots].filter((root) =>
     sets.members(root).some((k) => k.startsWith("docker-volume:") && k !== ALL_DOCKER_VOLUMES),
@@ -241,7 +241,7 @@ export function buildStack(input: readonly StackResource[]): StackModel {
     for (const urn of res.deps) for (const d of byUrn.get(urn)?.deps ?? []) deps.add(d);
     const roots = new Set(
       caches
-        .filter((c) => deps.has(c.res.urn))
+        .filter((c) => deps.has(c.resource.urn))
         .map((c) => sets.find(c.storage.keys[0] as string))
         .filter((root) => cacheRoots.has(root)),
     );
@@ -252,14 +252,14 @@ export function buildStack(input: readonly StackResource[]): StackModel {
   entries.forEach((e, i) => {
     const rv = views[i];
     // A patch runs in the workload it patches, ordered as that workload is.
-    const res = e.target ? { ...e.res, deps: [...e.res.deps, e.target.res.urn] } : e.res;
+    const res = e.target ? { ...e.resource, deps: [...e.resource.deps, e.target.resource.urn] } : e.resource;
     const cacheOf = new Map<string, string>();
     for (const [name, volume] of e.running.volumes) {
       const key = cacheKeyOfVolume(volume, res);
       if (key !== undefined) cacheOf.set(name, key);
       else if (rv?.cacheVolumes.has(name)) cacheOf.set(name, typeof rv.cacheLabel === "string" ? rv.cacheLabel : UNNAMED);
     }
-    workloads.push({ res, resourceView: rv, view: buildView(e.running, new Set(cacheOf.keys())), cacheOf });
+    workloads.push({ resource: res, resourceView: rv, view: buildView(e.running, new Set(cacheOf.keys())), cacheOf });
   });
   // A patch is checked on the workload it patches; its baseline is that workload's own check.
   entries.forEach((e, i) => {
@@ -267,7 +267,7 @@ export function buildStack(input: readonly StackResource[]): StackModel {
     const target = e.target && workloads[entries.indexOf(e.target)];
     if (!target) return;
     sw.baseline = target.view;
-    byUrn.set(sw.res.urn, sw.res);
+    byUrn.set(sw.resource.urn, sw.resource);
   });
 
   const groups = new Map<string, CacheGroup>();

@@ -32,13 +32,15 @@ function checkContainer(view: WorkloadView, cv: ContainerView): Finding[] {
   const where = containerWhere(view, cv);
   const findings: Finding[] = [];
   for (const key of HUB_CREDENTIAL_ENV_KEYS) {
-    const v = cv.c.env.get(key);
+    const v = cv.container.env.get(key);
     if (!v) continue;
     const how = v.ref ? ` from ${v.ref.description}` : "";
-    findings.push(mandatory(`${where} is given ${key}${how}: a consumer must hold no hub credential; ${removeEnv(view.w.family, key)}`));
+    findings.push(
+      mandatory(`${where} is given ${key}${how}: a consumer must hold no hub credential; ${removeEnv(view.workload.family, key)}`),
+    );
   }
   // Sources the pack could not resolve may hold any of them.
-  for (const source of cv.c.envSources) {
+  for (const source of cv.container.envSources) {
     const what = `whether ${source.description} of ${where} holds ${HUB_CREDENTIAL_ENV_KEYS.join(", ")}`;
     if (source.state === "preview-unknown") findings.push(previewUnknown(what));
     else if (source.state === "outside" || source.state === "unreadable") {
@@ -51,8 +53,8 @@ function checkContainer(view: WorkloadView, cv: ContainerView): Finding[] {
       );
     }
   }
-  for (const m of cv.c.mounts) {
-    if (typeof m.path !== "string" || !isTokenMount(view.w, cv.c, m)) continue;
+  for (const m of cv.container.mounts) {
+    if (typeof m.path !== "string" || !isTokenMount(view.workload, cv.container, m)) continue;
     findings.push(
       mandatory(
         `${where} mounts a hub token file (${describeMount(m)}), which huggingface_hub would use; remove the mount from the consumer`,

@@ -26,8 +26,8 @@ export const consumerOffline = defineRule({
 
 function checkVar(view: WorkloadView, cv: ContainerView, key: keyof typeof OFFLINE_ENV): Finding | undefined {
   const where = containerWhere(view, cv);
-  const fix = setEnv(view.w.family, key, OFFLINE_ENV[key]);
-  const reading = readEnv(cv.c, key);
+  const fix = setEnv(view.workload.family, key, OFFLINE_ENV[key]);
+  const reading = readEnv(cv.container, key);
   switch (reading.state) {
     case "pending":
       return undefined;

@@ -28,7 +28,7 @@ export const unifiedCacheEnv = defineRule({
 /** The root a container uses: its HF_HOME (or the first required key it sets), when known. */
 function rootOf(cv: ContainerView): string | undefined {
   for (const key of REQUIRED_CACHE_ENV_KEYS) {
-    const reading = readEnv(cv.c, key);
+    const reading = readEnv(cv.container, key);
     if (reading.state === "set") return reading.value;
   }
   return undefined;
@@ -46,8 +46,8 @@ function checkContainer(view: WorkloadView, cv: ContainerView): Finding[] {
   const findings: Finding[] = [];
   const known = new Map<string, string>();
   for (const key of REQUIRED_CACHE_ENV_KEYS) {
-    const reading = readEnv(cv.c, key);
-    const fix = setEnv(view.w.family, key, suggestion);
+    const reading = readEnv(cv.container, key);
+    const fix = setEnv(view.workload.family, key, suggestion);
     if (reading.state === "absent") findings.push(mandatory(`${where} does not set ${key}; ${fix}`));
     else if (reading.state === "preview-unknown") findings.push(previewUnknown(`${key} of ${where}`));
     else if (reading.state === "unknowable") findings.push(unknowable(`${key} of ${where}`, reading, `${fix} as a literal value`));
@@ -75,10 +75,12 @@ function checkContainer(view: WorkloadView, cv: ContainerView): Finding[] {
   }
   const root = values.length === 1 ? values[0] : undefined;
   for (const key of LEGACY_CACHE_ENV_KEYS) {
-    const reading = readEnv(cv.c, key);
+    const reading = readEnv(cv.container, key);
     if (root === undefined) continue;
     if (reading.state === "absent") {
-      findings.push(advisory(`${where} does not set ${key}: transformers < 5 would look elsewhere; ${setEnv(view.w.family, key, root)}`));
+      findings.push(
+        advisory(`${where} does not set ${key}: transformers < 5 would look elsewhere; ${setEnv(view.workload.family, key, root)}`),
+      );
     } else if (reading.state === "set" && reading.value !== root) {
       findings.push(
         advisory(`${where} sets ${key}=${show(reading.value)}, not the cache root ${root}; set it to ${root} (transformers < 5 reads it)`),
