@@ -300,3 +300,34 @@ export function parseGoDuration(text: string): number | undefined {
   }
   return total;
 }
+
+/** Docker volumesFrom: the container mounts every volume of the other one, at the same paths. */
+export function expandVolumesFrom(workloads: Workload[]): void {
+  const byName = new Map<string, Workload>();
+  for (const w of workloads) if (w.family === "docker" && w.kind === "Container") byName.set(w.name, w);
+  for (const w of workloads) {
+    for (const [key, volume] of [...w.volumes]) {
+      const source = volume.source;
+      if (source === undefined || typeof source === "symbol" || source.kind !== "container-volumes") continue;
+      const from = byName.get(source.container);
+      const container = w.containers[0];
+      if (!from || from === w || !container) continue;
+      const via = container.mounts.find((m) => m.volume === key);
+      for (const m of from.containers[0]?.mounts ?? []) {
+        const theirs = from.volumes.get(m.volume);
+        if (!theirs || theirs.source === undefined || (typeof theirs.source !== "symbol" && theirs.source.kind === "container-volumes"))
+          continue;
+        const name = `${key} → ${m.volume}`;
+        w.volumes.set(name, { ...theirs, name, where: `${volume.where} (${m.where} of container "${from.name}")` });
+        // `:ro` makes every mount read-only; without it each keeps the source container's mode.
+        const readOnly = via?.readOnly === true ? true : m.readOnly;
+        container.mounts.push({
+          volume: name,
+          path: m.path,
+          readOnly,
+          where: `${via?.where ?? volume.where} → ${m.where} of "${from.name}"`,
+        });
+      }
+    }
+  }
+}

@@ -7,7 +7,7 @@
 import { LABELS } from "./core";
 import type { FamilyResource, StorageResource } from "./family";
 import { type StorageRef, storageKey } from "./storage";
-import { at, bool, isObj, list, num, obj, str, stringMap, toValue, UNKNOWN, type Unknown, type Value } from "./values";
+import { at, bool, isObj, list, num, obj, readOnlyOf, str, stringMap, toValue, UNKNOWN, type Unknown, type Value } from "./values";
 import {
   type Container,
   type EnvSource,
@@ -190,12 +190,11 @@ function readContainer(d: Value, index: number): Container {
     const volume = str(at(m, "sourceVolume"));
     if (typeof volume !== "string") return [];
     const path = str(at(m, "containerPath"));
-    const readOnly = bool(at(m, "readOnly"));
     return [
       {
         volume,
         path: path === UNKNOWN ? UNKNOWN : (path ?? ""),
-        readOnly: readOnly === UNKNOWN ? UNKNOWN : readOnly === true,
+        readOnly: readOnlyOf(at(m, "readOnly")),
         where: `mountPoints[${i}]`,
       },
     ];
@@ -249,7 +248,7 @@ function expandVolumesFrom(definitions: Value[], containers: Container[]): void 
     known(list(at(d, "volumesFrom"))).forEach((vf, j) => {
       const source = byName.get(String(str(at(vf, "sourceContainer")) ?? ""));
       if (!source || source === target) return;
-      const readOnly = bool(at(vf, "readOnly")) === true;
+      const readOnly = readOnlyOf(at(vf, "readOnly"));
       for (const m of source.mounts) {
         target.mounts.push({ ...m, readOnly, where: `volumesFrom[${j}] "${source.name}" (${m.where})` });
       }

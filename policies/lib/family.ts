@@ -46,4 +46,8 @@ export interface Family {
   readWorkloads(r: FamilyResource): Workload[];
   readStorage(r: FamilyResource): StorageResource | undefined;
   readEnvObject?(r: FamilyResource): EnvObject | undefined;
+  /** A patch resource's workload, applied to its target in the stack (Kubernetes `*Patch`). */
+  applyPatch?(target: FamilyResource, patch: FamilyResource): Workload | undefined;
+  /** What one workload takes from another of the stack (Docker volumesFrom), in place. */
+  linkWorkloads?(workloads: Workload[]): void;
 }

@@ -472,3 +472,57 @@ function probeWindow(c: Value): StartupGrace {
   }
   return { kind: "none", windowSeconds: undefined, detail: "no startupProbe" };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Patches: a `*Patch` of a workload of the stack runs as that workload with the patch applied.
+
+/**
+ * A `*Patch` of a workload in the stack is checked as that workload with the patch applied:
+ * server-side apply merges containers, env, mounts and volumes by their keys, and replaces other lists.
+ */
+/** List fields server-side apply merges by a key (k8s.io/api's patchMergeKey); other lists are replaced. */
+const MERGE_KEYS: Record<string, string> = {
+  containers: "name",
+  initContainers: "name",
+  ephemeralContainers: "name",
+  env: "name",
+  volumes: "name",
+  volumeMounts: "mountPath",
+  ports: "containerPort",
+  imagePullSecrets: "name",
+};
+
+export function mergePatch(base: unknown, patch: unknown, field?: string): unknown {
+  if (patch === undefined) return base;
+  if (Array.isArray(patch) && Array.isArray(base) && field !== undefined && MERGE_KEYS[field]) {
+    const key = MERGE_KEYS[field] as string;
+    const out = [...base];
+    for (const item of patch) {
+      const id = (item as Record<string, unknown> | null)?.[key];
+      const at = out.findIndex((b) => (b as Record<string, unknown> | null)?.[key] === id && id !== undefined);
+      if (at >= 0) out[at] = mergePatch(out[at], item);
+      else out.push(item);
+    }
+    return out;
+  }
+  if (isPlain(patch) && isPlain(base)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(patch)) out[k] = mergePatch(base[k], v, k);
+    return out;
+  }
+  return patch;
+}
+
+function isPlain(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** The workload a `*Patch` makes of its target: the target's props with the patch merged in, reported on the patch. */
+export function applyKubernetesPatch(target: FamilyResource, patch: FamilyResource): Workload | undefined {
+  const t = kubernetesType(patch.type);
+  if (t?.form !== "Patch") return undefined;
+  const [patched] = readKubernetesWorkloads({ ...target, props: mergePatch(target.props, patch.props) as Obj });
+  if (!patched) return undefined;
+  const of = readOne(patch, t.kind, patch.props, "Patch", undefined).patchOf;
+  return { ...patched, urn: patch.urn, type: patch.type, ...(of ? { patchOf: of } : {}) };
+}

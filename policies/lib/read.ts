@@ -1,13 +1,18 @@
 /** Every family the pack reads; the rest of the pack asks these, never a family by name. */
-import { readDockerStorage, readDockerWorkloads } from "./docker";
+import { expandVolumesFrom, readDockerStorage, readDockerWorkloads } from "./docker";
 import { readEcsWorkloads, readEfsStorage } from "./ecs";
 import type { EnvObject, Family, FamilyResource, StorageResource } from "./family";
-import { readKubernetesEnvObject, readKubernetesStorage, readKubernetesWorkloads } from "./kubernetes";
+import { applyKubernetesPatch, readKubernetesEnvObject, readKubernetesStorage, readKubernetesWorkloads } from "./kubernetes";
 import type { Workload } from "./workload";
 
 export const FAMILIES: readonly Family[] = [
-  { readWorkloads: readDockerWorkloads, readStorage: readDockerStorage },
-  { readWorkloads: readKubernetesWorkloads, readStorage: readKubernetesStorage, readEnvObject: readKubernetesEnvObject },
+  { readWorkloads: readDockerWorkloads, readStorage: readDockerStorage, linkWorkloads: expandVolumesFrom },
+  {
+    readWorkloads: readKubernetesWorkloads,
+    readStorage: readKubernetesStorage,
+    readEnvObject: readKubernetesEnvObject,
+    applyPatch: applyKubernetesPatch,
+  },
   { readWorkloads: readEcsWorkloads, readStorage: readEfsStorage },
 ];
 

@@ -12,7 +12,7 @@
 
 import { type EnvObjects, envObjectKey, resolveEnv } from "./env";
 import type { FamilyResource, StorageResource } from "./family";
-import { readEnvObject, readStorage, readWorkloads } from "./read";
+import { FAMILIES, readEnvObject, readStorage, readWorkloads } from "./read";
 import { ALL_DOCKER_VOLUMES, storageKey, storageKeys } from "./storage";
 import { MAX_VALUES, materialize, type Obj } from "./values";
 import { buildView, type ContainerView, resourceView, type WorkloadView } from "./view";
@@ -151,19 +151,21 @@ export function buildStack(input: readonly StackResource[]): StackModel {
     written.forEach((w, i) => {
       const entry: Entry = { resource: res, written: w, running: running[i] as Workload };
       entries.push(entry);
-      if (!w.patchOf && w.family === "kubernetes" && typeof w.namespace === "string")
-        targets.set(targetKey(w.kind, w.namespace, w.name), entry);
+      // What a patch can name: a workload with a namespace (Kubernetes objects).
+      if (!w.patchOf && typeof w.namespace === "string") targets.set(targetKey(w.kind, w.namespace, w.name), entry);
     });
   }
+  // A `*Patch` of a workload of the stack runs as that workload with the patch applied.
   for (const e of entries) {
     const of = e.running.patchOf;
     const target = of && targets.get(targetKey(of.kind, of.namespace, of.name));
-    const patched = target && readWorkloads({ ...target.resource, props: mergePatch(target.resource.props, e.resource.props) as Obj })[0];
-    if (!target || !patched) continue;
-    e.running = { ...patched, urn: e.resource.urn, type: e.resource.type, ...(of ? { patchOf: of } : {}) };
+    if (!target) continue;
+    const patched = FAMILIES.map((f) => f.applyPatch?.(target.resource, e.resource)).find((w) => w !== undefined);
+    if (!patched) continue;
+    e.running = patched;
     e.target = target;
   }
-  expandVolumesFrom(entries.map((e) => e.running));
+  for (const f of FAMILIES) f.linkWorkloads?.(entries.map((e) => e.running));
   for (const e of entries) for (const c of e.running.containers) resolveEnv(c, objects);
 
   // Storage identity: one union-find over the identities every storage resource and volume names.
@@ -350,78 +352,6 @@ export function buildStack(input: readonly StackResource[]): StackModel {
 
 function targetKey(kind: string, namespace: string, name: string): string {
   return `${kind}:${namespace}/${name}`;
-}
-
-/**
- * A `*Patch` of a workload in the stack is checked as that workload with the patch applied:
- * server-side apply merges containers, env, mounts and volumes by their keys, and replaces other lists.
- */
-/** List fields server-side apply merges by a key (k8s.io/api's patchMergeKey); other lists are replaced. */
-const MERGE_KEYS: Record<string, string> = {
-  containers: "name",
-  initContainers: "name",
-  ephemeralContainers: "name",
-  env: "name",
-  volumes: "name",
-  volumeMounts: "mountPath",
-  ports: "containerPort",
-  imagePullSecrets: "name",
-};
-
-export function mergePatch(base: unknown, patch: unknown, field?: string): unknown {
-  if (patch === undefined) return base;
-  if (Array.isArray(patch) && Array.isArray(base) && field !== undefined && MERGE_KEYS[field]) {
-    const key = MERGE_KEYS[field] as string;
-    const out = [...base];
-    for (const item of patch) {
-      const id = (item as Record<string, unknown> | null)?.[key];
-      const at = out.findIndex((b) => (b as Record<string, unknown> | null)?.[key] === id && id !== undefined);
-      if (at >= 0) out[at] = mergePatch(out[at], item);
-      else out.push(item);
-    }
-    return out;
-  }
-  if (isPlain(patch) && isPlain(base)) {
-    const out: Record<string, unknown> = { ...base };
-    for (const [k, v] of Object.entries(patch)) out[k] = mergePatch(base[k], v, k);
-    return out;
-  }
-  return patch;
-}
-
-function isPlain(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
-}
-
-/** Docker volumesFrom: the container mounts every volume of the other one, at the same paths. */
-function expandVolumesFrom(workloads: Workload[]): void {
-  const byName = new Map<string, Workload>();
-  for (const w of workloads) if (w.family === "docker" && w.kind === "Container") byName.set(w.name, w);
-  for (const w of workloads) {
-    for (const [key, volume] of [...w.volumes]) {
-      const source = volume.source;
-      if (source === undefined || typeof source === "symbol" || source.kind !== "container-volumes") continue;
-      const from = byName.get(source.container);
-      const container = w.containers[0];
-      if (!from || from === w || !container) continue;
-      const via = container.mounts.find((m) => m.volume === key);
-      for (const m of from.containers[0]?.mounts ?? []) {
-        const theirs = from.volumes.get(m.volume);
-        if (!theirs || theirs.source === undefined || (typeof theirs.source !== "symbol" && theirs.source.kind === "container-volumes"))
-          continue;
-        const name = `${key} → ${m.volume}`;
-        w.volumes.set(name, { ...theirs, name, where: `${volume.where} (${m.where} of container "${from.name}")` });
-        // `:ro` makes every mount read-only; without it each keeps the source container's mode.
-        const readOnly = via?.readOnly === true ? true : m.readOnly;
-        container.mounts.push({
-          volume: name,
-          path: m.path,
-          readOnly,
-          where: `${via?.where ?? volume.where} → ${m.where} of "${from.name}"`,
-        });
-      }
-    }
-  }
 }
 
 class UnionFind {
