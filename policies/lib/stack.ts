@@ -16,7 +16,7 @@ import { FAMILIES, readEnvObject, readStorage, readWorkloads } from "./read";
 import { ALL_DOCKER_VOLUMES, storageKey, storageKeys } from "./storage";
 import { MAX_VALUES, materialize, type Obj } from "./values";
 import { buildView, type ContainerView, resourceView, type WorkloadView } from "./view";
-import { type Mount, unreadableProblem, type Volume, type Workload } from "./workload";
+import { cacheRoots as cacheRootsOf, type Mount, unreadableProblem, type Volume, type Workload } from "./workload";
 
 export interface StackResource {
   urn: string;
@@ -202,7 +202,14 @@ export function buildStack(input: readonly StackResource[]): StackModel {
   entries.forEach((e, i) => {
     const rv = views[i];
     if (!rv) return;
+    // A labelled workload names its cache where its cache variables point, or (a downloader) by
+    // writing it. A labelled service that sets no cache variable only guesses (every storage
+    // volume it mounts): that guess is its own, and makes no other workload's volume a cache.
+    const pointed = rv.workload.containers.some((c) => cacheRootsOf(c).length > 0);
+    const writtenByDownloader = (name: string) =>
+      rv.containers.some((cv) => cv.role === "downloader" && cv.cacheMounts.some((m) => m.volume === name && m.readOnly === false));
     for (const name of rv.cacheVolumes) {
+      if (!pointed && !writtenByDownloader(name)) continue;
       const volume = e.running.volumes.get(name);
       const keys = volume ? volumeKeys(volume) : [];
       if (keys.length === 0) continue;

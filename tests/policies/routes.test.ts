@@ -383,6 +383,27 @@ describe("a cache found only by its downloader's labels", () => {
   });
 });
 
+describe("what a labelled workload makes a cache", () => {
+  it("look-alike: a labelled service that sets no cache variable does not make its other volumes a cache for others", async () => {
+    const s = kubernetesStack();
+    const service = k8sWorkload(
+      K8S.deployment,
+      "labelled",
+      {
+        containers: [{ name: "s", image: "x", volumeMounts: [{ name: "logs", mountPath: "/logs" }] }],
+        volumes: [{ name: "logs", persistentVolumeClaim: { claimName: "shared-logs" } }],
+      },
+      { [LABELS.role]: "service" },
+    );
+    const shipper = k8sWorkload(K8S.daemonSet, "log-shipper", intruderPodSpec({ persistentVolumeClaim: { claimName: "shared-logs" } }));
+    const result = await checkStack(h.pack, [...s.all, service, shipper]);
+    expect(
+      result.diagnostics.filter((d) => d.urn === shipper.urn),
+      explain(result),
+    ).toEqual([]);
+  });
+});
+
 describe("input past the reader's limits", () => {
   const filler = (n: number) => Array.from({ length: n }, (_, i) => `FILLER_${i}=x`);
 
