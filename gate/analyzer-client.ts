@@ -15,7 +15,8 @@
  * 3. Analyze for each resource (its inputs, unknowns and secrets kept), AnalyzeStack once at the
  *    end with every resource, its parent, dependencies and property dependencies.
  *
- * Used by the policy tests and by `npm run check`.
+ * Used by the policy tests and by `npm run check`. The CLI's handling of the config it sends
+ * (ReconcilePolicyPackConfig) lives in policy-config.ts.
  */
 import type { ChildProcess } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
@@ -24,9 +25,11 @@ import * as pb from "@pulumi/pulumi/proto/analyzer_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { type LaunchedPack, launchPolicyPack, type StartOptions } from "./pack-launch";
+import { type AnalyzerInfo, type EnforcementLevel, LEVEL_NAMES, type PolicyConfig, type PolicyInfo, type Severity } from "./policy-config";
 
 export type { LaunchedPack, StartOptions } from "./pack-launch";
 export { launchPolicyPack } from "./pack-launch";
+export type { AnalyzerInfo, EnforcementLevel, PolicyConfig, PolicyInfo, Severity } from "./policy-config";
 
 /**
  * The wire encoding of secrets: the SDK's rpc.ts `specialSigKey` / `specialSecretSig`, restated
@@ -36,34 +39,6 @@ export const SIG_KEY = "4dabf18193072939515e22adb298388d";
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 /** The gRPC message limit the CLI uses for plugins (rpcutil.GrpcChannelOptions): 400 MiB. */
 const MAX_MESSAGE = 400 * 1024 * 1024;
-
-export type EnforcementLevel = "advisory" | "mandatory" | "remediate" | "disabled";
-export type Severity = "" | "low" | "medium" | "high" | "critical";
-
-export interface PolicyInfo {
-  name: string;
-  displayName: string;
-  description: string;
-  enforcementLevel: EnforcementLevel;
-  severity: Severity;
-  remediationSteps: string;
-  type: "resource" | "stack" | "unknown";
-  configSchema?: { properties: Record<string, Record<string, unknown>>; required: string[] };
-}
-
-export interface AnalyzerInfo {
-  name: string;
-  version: string;
-  description: string;
-  supportsConfig: boolean;
-  policies: PolicyInfo[];
-  initialConfig: Record<string, PolicyConfig>;
-}
-
-export interface PolicyConfig {
-  enforcementLevel?: EnforcementLevel;
-  properties?: Record<string, unknown>;
-}
 
 export interface Diagnostic {
   policyName: string;
@@ -270,88 +245,6 @@ export class PolicyPackProcess {
   }
 }
 
-/**
- * The config the CLI hands Configure: each policy's enforcement level and the `default` of every
- * property of its configSchema, then the pack's initial config, then the user's config
- * (`--policy-pack-config` file: `{"<policy>": "<level>" | {"enforcementLevel"?, ...properties}}`,
- * `all` setting every level). Returns the config and the validation errors the CLI would refuse.
- */
-export function reconcileConfig(
-  info: AnalyzerInfo,
-  userConfig: Record<string, unknown> = {},
-): { config: Record<string, PolicyConfig>; errors: string[] } {
-  const result: Record<string, PolicyConfig> = {};
-  for (const p of info.policies) {
-    const properties: Record<string, unknown> = {};
-    for (const [k, schema] of Object.entries(p.configSchema?.properties ?? {})) {
-      if ("default" in schema) properties[k] = schema["default"];
-    }
-    result[p.name] = { enforcementLevel: p.enforcementLevel, properties };
-  }
-  const errors: string[] = [];
-  const apply = (config: Record<string, PolicyConfig>) => {
-    const all = config["all"]?.enforcementLevel;
-    if (all) for (const c of Object.values(result)) c.enforcementLevel = all;
-    for (const [name, given] of Object.entries(config)) {
-      if (name === "all") continue;
-      const target = result[name] ?? { properties: {} };
-      result[name] = target;
-      if (given.enforcementLevel) target.enforcementLevel = given.enforcementLevel;
-      target.properties = { ...target.properties, ...(given.properties ?? {}) };
-    }
-  };
-  apply(info.initialConfig);
-  apply(normalizeUserConfig(userConfig, errors));
-  for (const p of info.policies) errors.push(...validate(p, result[p.name]?.properties ?? {}));
-  return { config: result, errors };
-}
-
-function normalizeUserConfig(config: Record<string, unknown>, errors: string[]): Record<string, PolicyConfig> {
-  const out: Record<string, PolicyConfig> = {};
-  for (const [name, value] of Object.entries(config)) {
-    if (typeof value === "string") {
-      if (isLevel(value)) out[name] = { enforcementLevel: value };
-      else errors.push(`${name}: "${value}" is not a valid enforcement level`);
-    } else if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      const { enforcementLevel, ...properties } = value as Record<string, unknown>;
-      if (enforcementLevel !== undefined && !isLevel(enforcementLevel))
-        errors.push(`${name}: ${JSON.stringify(enforcementLevel)} is not a valid enforcement level`);
-      out[name] = { ...(isLevel(enforcementLevel) ? { enforcementLevel } : {}), properties };
-    } else errors.push(`${name}: must be an enforcement level or an object`);
-  }
-  return out;
-}
-
-/** The checks of the config's JSON schema that the pack's schemas use (type, enum, bounds, required). */
-function validate(p: PolicyInfo, props: Record<string, unknown>): string[] {
-  const errors: string[] = [];
-  for (const key of p.configSchema?.required ?? []) if (!(key in props)) errors.push(`${p.name}: ${key} is required`);
-  for (const [key, value] of Object.entries(props)) {
-    const schema = p.configSchema?.properties[key];
-    if (!schema) continue;
-    const type = schema["type"];
-    const ok =
-      type === undefined ||
-      (type === "integer" && Number.isInteger(value)) ||
-      (type === "number" && typeof value === "number") ||
-      (type === "string" && typeof value === "string") ||
-      (type === "boolean" && typeof value === "boolean") ||
-      (type === "array" && Array.isArray(value)) ||
-      (type === "object" && value !== null && typeof value === "object" && !Array.isArray(value));
-    if (!ok) errors.push(`${p.name}: ${key}: Invalid type. Expected: ${String(type)}, given: ${JSON.stringify(value)}`);
-    const values = schema["enum"];
-    if (Array.isArray(values) && !values.includes(value)) errors.push(`${p.name}: ${key} must be one of ${values.join(", ")}`);
-    if (typeof value === "number") {
-      if (typeof schema["minimum"] === "number" && value < schema["minimum"])
-        errors.push(`${p.name}: ${key} must be ≥ ${schema["minimum"]}`);
-      if (typeof schema["maximum"] === "number" && value > schema["maximum"])
-        errors.push(`${p.name}: ${key} must be ≤ ${schema["maximum"]}`);
-    }
-  }
-  return errors;
-}
-
-const LEVEL_NAMES: EnforcementLevel[] = ["advisory", "mandatory", "disabled", "remediate"];
 const LEVELS: Record<EnforcementLevel, pb.EnforcementLevel> = {
   advisory: pb.EnforcementLevel.ADVISORY,
   mandatory: pb.EnforcementLevel.MANDATORY,
@@ -362,10 +255,6 @@ const SEVERITIES: Severity[] = ["", "low", "medium", "high", "critical"];
 
 function level(value: pb.EnforcementLevel): EnforcementLevel {
   return LEVEL_NAMES[value] ?? "advisory";
-}
-
-function isLevel(value: unknown): value is EnforcementLevel {
-  return typeof value === "string" && (LEVEL_NAMES as string[]).includes(value);
 }
 
 function response(res: pb.AnalyzeResponse): AnalyzeResult {

@@ -14,13 +14,12 @@ import { Command, CommanderError } from "commander";
 import type { Diagnostic } from "./analyzer-client";
 import { launchPolicyPack } from "./pack-launch";
 import type { MockRunResult, RegisteredResource } from "./run-under-mocks";
-import { REPO_ROOT, readStackFile } from "./stack-file";
+import { REPO_ROOT, readStackFile, SECRET_PLACEHOLDER } from "./stack-file";
 
 const POLICY_PACK_DIR = path.join(REPO_ROOT, "policies");
 
 export interface CheckOptions {
   stack: string;
-  json?: boolean;
   /** A `--policy-pack-config` file; defaults to policies/config/<stack>.json when it exists. */
   policyConfig?: string;
   /** Run as `pulumi up` would (computed outputs known) instead of preview. */
@@ -112,7 +111,7 @@ function loadProgram(): () => Record<string, unknown> {
 /** A resource for the report; secret inputs are masked (the report ends up in CI logs and artifacts). */
 export function describeResource(r: RegisteredResource): CheckReport["resources"][number] {
   const secret = new Set(r.secretProps);
-  const props = Object.fromEntries(Object.entries(r.props).map(([k, v]) => [k, secret.has(k) ? "[secret]" : v]));
+  const props = Object.fromEntries(Object.entries(r.props).map(([k, v]) => [k, secret.has(k) ? SECRET_PLACEHOLDER : v]));
   return { urn: r.urn, type: r.type, name: r.name, parent: r.parent, dependencies: r.dependencies, props };
 }
 
@@ -175,7 +174,6 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const report = await check({
       stack: opts.stack,
-      ...(opts.json ? { json: true } : {}),
       ...(opts.policyConfig ? { policyConfig: path.resolve(opts.policyConfig) } : {}),
       ...(opts.update ? { update: true } : {}),
     });

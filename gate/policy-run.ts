@@ -5,14 +5,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import {
-  type AnalyzerInfo,
-  type AnalyzerResourceInput,
-  type Diagnostic,
-  type PolicyConfig,
-  type PolicyPackProcess,
-  reconcileConfig,
-} from "./analyzer-client";
+import type { AnalyzerResourceInput, Diagnostic, PolicyPackProcess } from "./analyzer-client";
+import { type AnalyzerInfo, type PolicyConfig, reconcileConfig } from "./policy-config";
 import type { RegisteredResource } from "./run-under-mocks";
 import { REPO_ROOT } from "./stack-file";
 

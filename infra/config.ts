@@ -4,7 +4,7 @@
  * gate feed it a stack file's config map directly.
  */
 import { z } from "zod";
-import { DEFAULT_MOUNT_PATH, normalizeMountPath } from "../components/core/contract";
+import { DEFAULT_HUB_ENDPOINT, DEFAULT_MOUNT_PATH, DEVICES, normalizeMountPath } from "../components/core/contract";
 import { DEFAULT_HEADROOM, MAX_HEADROOM, MIN_HEADROOM } from "../components/core/sizing";
 import { DNS_LABEL_RE, DNS_SUBDOMAIN_RE, isQuantity, parseNodeSelector, parseToleration } from "../components/kubernetes/config-values";
 
@@ -59,7 +59,7 @@ export const StackShape = z
       .regex(/^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/, "lower-case letters, digits and '-', at most 42 characters")
       .default("models"),
     models: jsonArray(ModelRefSchema).pipe(z.array(ModelRefSchema).min(1, "enable at least one model")),
-    device: z.enum(["cuda", "cpu"]).default("cuda"),
+    device: z.enum(DEVICES).default("cuda"),
     gpuMemoryMiB: intFromConfig(1, 1 << 20).default(16384),
     headroom: z.coerce
       .number()
@@ -67,14 +67,20 @@ export const StackShape = z
       .max(MAX_HEADROOM, `must be between ${MIN_HEADROOM} and ${MAX_HEADROOM}`)
       .default(DEFAULT_HEADROOM),
     runtimeOverheadMiB: intFromConfig(0, 1 << 20).default(0),
-    startPeriodSeconds: intFromConfig(0, 3600).default(90),
+    // 0 derives it from the catalog's load times (components/core/startup.ts).
+    startPeriodSeconds: intFromConfig(0, 3600).default(0),
+    // The team's catalog file, relative to the project; "" reads catalog.yaml when it exists.
+    catalogFile: z
+      .string()
+      .refine((f) => f === "" || /\.ya?ml$/.test(f), "must be a .yaml or .yml file (or empty for catalog.yaml when present)")
+      .default(""),
     mountPath: z
       .string()
       .refine((p) => p.startsWith("/"), "must be an absolute path")
       .transform((p) => normalizeMountPath(p))
       .default(DEFAULT_MOUNT_PATH),
     allowUnverified: boolFromConfig.default(false),
-    hubEndpoint: z.string().url().default("https://huggingface.co"),
+    hubEndpoint: z.string().url().default(DEFAULT_HUB_ENDPOINT),
     downloaderImage: z.string().default(""),
     downloadConcurrency: intFromConfig(1, 64).default(4),
     serviceImage: z.string().min(1).default(DEFAULT_SERVICE_IMAGE),
@@ -202,6 +208,8 @@ const FIX_HINTS: Partial<Record<keyof StackConfig, string>> = {
   cpuRequest: "pulumi config set model-cache:cpuRequest 2",
   downloaderCpu: "pulumi config set model-cache:downloaderCpu 1",
   healthPath: "pulumi config set model-cache:healthPath /health",
+  startPeriodSeconds: "pulumi config rm model-cache:startPeriodSeconds   # derive it from the catalog's load times",
+  catalogFile: "pulumi config set model-cache:catalogFile catalog.yaml",
   pdbMinAvailable: "pulumi config set model-cache:pdbMinAvailable 1",
 };
 

@@ -7,7 +7,7 @@ import { policies } from "./rules";
 
 new PolicyPack("model-cache-contract", {
   description:
-    "Rejects stacks that break the model-cache contract (DESIGN.md): offline, read-only, credential-free consumers with measured memory, " +
+    "Rejects stacks that break the model-cache contract (docs/architecture.md in the model-cache repository): offline, read-only, credential-free consumers with measured memory, " +
     "a GPU and a startup grace; one pinned, one-shot downloader per cache that every consumer waits for.",
   enforcementLevel: "mandatory",
   policies,

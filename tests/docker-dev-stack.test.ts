@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { builtinCatalog } from "../components/core/catalog/index";
-import { CACHE_ENV_KEYS, cachePaths, hubRepoFolder, LABELS } from "../components/core/contract";
+import { ANNOTATIONS, CACHE_ENV_KEYS, cachePaths, hubRepoFolder, LABELS, manifestLabelValue } from "../components/core/contract";
 import { parseManifest } from "../components/core/manifest";
 import { buildManifest, selectModels } from "../components/core/selection";
 import { computeMemorySizing } from "../components/core/sizing";
@@ -91,7 +91,12 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
     expect(env["HF_ENDPOINT"]).toBe(config.hubEndpoint);
     expect(env["HF_HUB_OFFLINE"]).toBeUndefined();
     expect(env["HF_TOKEN"]).toBeUndefined();
-    expect(labelsOf(d)).toEqual({ [LABELS.role]: "downloader", [LABELS.cache]: config.cacheName, [LABELS.manifest]: manifest.digest });
+    expect(labelsOf(d)).toEqual({
+      [LABELS.role]: "downloader",
+      [LABELS.cache]: config.cacheName,
+      [LABELS.manifest]: manifestLabelValue(manifest.digest),
+      [ANNOTATIONS.manifestSha256]: manifest.digest,
+    });
   });
 
   it("starts the service after the downloader, read-only, offline, without credentials, as non-root, with the measured limit", () => {
@@ -114,7 +119,8 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
     expect(labelsOf(s)).toMatchObject({
       [LABELS.role]: "service",
       [LABELS.cache]: config.cacheName,
-      [LABELS.manifest]: manifest.digest,
+      [LABELS.manifest]: manifestLabelValue(manifest.digest),
+      [ANNOTATIONS.manifestSha256]: manifest.digest,
       [LABELS.device]: config.device,
     });
   });

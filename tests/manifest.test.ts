@@ -7,7 +7,7 @@ import { buildManifest, selectModels } from "../components/core/selection";
 const catalog = builtinCatalog();
 
 describe("the manifest", () => {
-  it("is canonical JSON in DESIGN.md's shape, and its digest is the sha256 of that JSON", () => {
+  it("is canonical JSON in docs/architecture.md's shape, and its digest is the sha256 of that JSON", () => {
     const built = buildManifest(selectModels(["whisper-medium", "bge-m3", "yunet"], catalog));
     expect(built.json).toBe(canonicalJson(JSON.parse(built.json)));
     expect(built.digest).toBe(sha256Hex(built.json));

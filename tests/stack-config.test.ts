@@ -100,6 +100,18 @@ describe("stack config errors name the key, the bad value and the fix", () => {
     );
   });
 
+  it("catalogFile must be a YAML file; startPeriodSeconds 0 (the default) derives the start period", () => {
+    expect(() => parseStackConfig(withConfig({ "model-cache:catalogFile": "models.json" }))).toThrow(
+      /model-cache:catalogFile: must be a \.yaml or \.yml file .*\(got "models\.json"\); fix: pulumi config set model-cache:catalogFile catalog\.yaml/,
+    );
+    const { "model-cache:startPeriodSeconds": _set, ...unset } = dev;
+    expect(parseStackConfig(unset).startPeriodSeconds).toBe(0);
+    expect(planStack(parseStackConfig(unset)).startPeriod.source).toBe("derived");
+    expect(() => parseStackConfig(withConfig({ "model-cache:startPeriodSeconds": "-5" }))).toThrow(
+      /model-cache:startPeriodSeconds: .*fix: pulumi config rm model-cache:startPeriodSeconds/,
+    );
+  });
+
   it("a bad stack creates no resource at all", async () => {
     const result = runStackUnderMocks("dev", () => runProgram() as unknown as Record<string, unknown>, {
       config: { "model-cache:headroom": "3" },

@@ -1,5 +1,5 @@
 /**
- * The cache contract (DESIGN.md): the one place that says where the cache lives, which
+ * The cache contract (docs/architecture.md): the one place that says where the cache lives, which
  * environment every workload gets, how the parts of a stack are labelled and who may write.
  * Components, policies and the downloader all import it; nothing restates these rules.
  * Pure TypeScript: no Pulumi SDK, so the downloader image can import it.
@@ -21,7 +21,31 @@ export const LABELS = {
   device: `${LABEL_PREFIX}/device`,
 } as const;
 
-export const DEVICE_LABEL_VALUES = ["cuda", "cpu"] as const;
+/**
+ * Annotations beside the labels. Kubernetes label values are at most 63 characters
+ * (apimachinery LabelValueMaxLength), so the whole 64-hex manifest digest lives here and the
+ * `manifest` label carries its first {@link MANIFEST_LABEL_DIGEST_CHARS} hex digits.
+ */
+export const ANNOTATIONS = {
+  manifestSha256: `${LABEL_PREFIX}/manifest-sha256`,
+} as const;
+
+/** apimachinery's LabelValueMaxLength: what a real API server accepts as a label value. */
+export const LABEL_VALUE_MAX_LENGTH = 63;
+/** 128 bits of the digest: selection and policy matching need no more, and it fits a label. */
+export const MANIFEST_LABEL_DIGEST_CHARS = 32;
+
+/** The `model-cache.io/manifest` label value for a manifest's sha256. */
+export function manifestLabelValue(manifestDigest: string): string {
+  return manifestDigest.slice(0, MANIFEST_LABEL_DIGEST_CHARS);
+}
+
+/** The devices a model service runs on: the catalog's memory figures, the stack's `device`, the device label. */
+export const DEVICES = ["cuda", "cpu"] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** The extended resource a GPU consumer requests (NVIDIA device plugin). */
+export const GPU_RESOURCE = "nvidia.com/gpu";
 
 export const ROLES = ["downloader", "service", "cache"] as const;
 export type Role = (typeof ROLES)[number];
@@ -45,7 +69,24 @@ export const OFFLINE_ENV_KEYS = Object.keys(OFFLINE_ENV) as (keyof typeof OFFLIN
 export const HUB_TOKEN_ENV_KEYS = ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"] as const;
 /** Where huggingface_hub looks for a token file, relative to HF_HOME (and the legacy location). */
 export const HUB_TOKEN_FILE_NAMES = ["token", "stored_tokens"] as const;
+/** huggingface_hub reads its token file from wherever this variable points (constants.HF_TOKEN_PATH). */
+export const HUB_TOKEN_PATH_ENV = "HF_TOKEN_PATH";
 export const HUB_TOKEN_PATH_HINTS = ["/.cache/huggingface/token", "/huggingface/token", "/.huggingface/token"] as const;
+/**
+ * Every variable that hands a consumer hub credentials, as huggingface_hub reads them
+ * (utils/_auth.py get_token: HF_OIDC_RESOURCE with HF_OIDC_ID_TOKEN exchanged for a token, then
+ * HF_TOKEN or HUGGING_FACE_HUB_TOKEN, then the file HF_TOKEN_PATH names, default `<HF_HOME>/token`).
+ */
+export const HUB_CREDENTIAL_ENV_KEYS = [...HUB_TOKEN_ENV_KEYS, HUB_TOKEN_PATH_ENV, "HF_OIDC_RESOURCE", "HF_OIDC_ID_TOKEN"] as const;
+/** huggingface_hub's HF_HOME default: `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface` (constants.py). */
+export const HUB_HOME_DIR_NAME = "huggingface";
+
+/** The Kubernetes CSI driver of AWS EFS; its volume handle is `<file system id>[:<subpath>][:<access point id>]`. */
+export const EFS_CSI_DRIVER = "efs.csi.aws.com";
+/** An EFS file system id, as it appears in volume handles and in its DNS name `<id>.efs.<region>.amazonaws.com`. */
+export const EFS_FILE_SYSTEM_ID_RE = /\bfs-[0-9a-f]{8,40}\b/;
+/** The Docker engine's default data-root: a named volume's data is `<data-root>/volumes/<name>/_data` on its host. */
+export const DOCKER_DEFAULT_DATA_ROOT = "/var/lib/docker";
 
 /** The environment variable that hands the manifest JSON to the downloader. */
 export const MANIFEST_ENV = "MODEL_CACHE_MANIFEST";
@@ -75,7 +116,7 @@ export interface CachePaths {
 export function cachePaths(mountPath: string = DEFAULT_MOUNT_PATH): CachePaths {
   const normalized = normalizeMountPath(mountPath);
   const root = `${normalized}/${CACHE_DIR_NAME}`;
-  return { mountPath: normalized, root, whisperDir: `${root}/whisper` };
+  return { mountPath: normalized, root, whisperDir: `${root}/${CACHE_LAYOUT.whisperDir}` };
 }
 
 export function normalizeMountPath(mountPath: string): string {
@@ -129,14 +170,19 @@ export interface ContractLabelInput {
   /** sha256 of the canonical manifest; absent on the volume, which outlives manifests. */
   manifestDigest?: string;
   /** Consumers only: the device the stack sizes and schedules them for. */
-  device?: (typeof DEVICE_LABEL_VALUES)[number];
+  device?: Device;
 }
 
 export function contractLabels({ role, cacheName, manifestDigest, device }: ContractLabelInput): Record<string, string> {
   const labels: Record<string, string> = { [LABELS.role]: role, [LABELS.cache]: cacheName };
-  if (manifestDigest !== undefined) labels[LABELS.manifest] = manifestDigest;
+  if (manifestDigest !== undefined) labels[LABELS.manifest] = manifestLabelValue(manifestDigest);
   if (device !== undefined) labels[LABELS.device] = device;
   return labels;
+}
+
+/** The annotations that go with {@link contractLabels}: the whole manifest digest, where there is one. */
+export function contractAnnotations({ manifestDigest }: Pick<ContractLabelInput, "manifestDigest">): Record<string, string> {
+  return manifestDigest === undefined ? {} : { [ANNOTATIONS.manifestSha256]: manifestDigest };
 }
 
 /** `KEY=value` strings as Docker's `envs` wants them, in a stable order. */
@@ -153,10 +199,25 @@ export function toKubernetesEnv(env: Record<string, string>): { name: string; va
     .map((name) => ({ name, value: env[name] as string }));
 }
 
+/**
+ * The cache layout below the cache root (docs/architecture.md, "Cache layout"): the Hugging Face
+ * hub cache huggingface_hub reads offline, whisper's checkpoint folder, and plain files at their
+ * manifest path. Relative POSIX paths; the downloader joins them to its root, components to the
+ * mount's.
+ */
+export const CACHE_LAYOUT = {
+  hubRepoPrefix: "models--",
+  blobsDir: "blobs",
+  snapshotsDir: "snapshots",
+  refsDir: "refs",
+  whisperDir: "whisper",
+  whisperSuffix: ".pt",
+} as const;
+
 /** The downloader's own state below the cache root (records, locks, partial plain-URL downloads): no consumer reads it. */
 export const DOWNLOADER_STATE_DIR = ".model-cache";
 /** Whisper checkpoints below the cache root: `<root>/whisper/<name>.pt`. */
-export const WHISPER_DIR = "whisper";
+export const WHISPER_DIR = CACHE_LAYOUT.whisperDir;
 /** The backup-tool tag at the cache root (https://bford.info/cachedir/). */
 export const CACHEDIR_TAG_FILE = "CACHEDIR.TAG";
 
@@ -167,7 +228,8 @@ export const CACHEDIR_TAG_FILE = "CACHEDIR.TAG";
  */
 export function reservedCachePath(path: string): string | undefined {
   const first = path.split("/")[0] ?? "";
-  if (/^(models|datasets|spaces)--/.test(first)) return `"${first}" is where huggingface_hub keeps a hub repo`;
+  if (/^(models|datasets|spaces)--/.test(first) || first.startsWith(CACHE_LAYOUT.hubRepoPrefix))
+    return `"${first}" is where huggingface_hub keeps a hub repo`;
   if (first === WHISPER_DIR) return `${WHISPER_DIR}/ holds the whisper models (use kind "whisper")`;
   if (first === DOWNLOADER_STATE_DIR || first === ".locks" || first === CACHEDIR_TAG_FILE) return `"${first}" belongs to the cache itself`;
   return undefined;
@@ -175,7 +237,28 @@ export function reservedCachePath(path: string): string | undefined {
 
 /** Hugging Face hub repo folder name inside the cache root: `models--org--name`. */
 export function hubRepoFolder(repo: string): string {
-  return `models--${repo.split("/").join("--")}`;
+  return `${CACHE_LAYOUT.hubRepoPrefix}${repo.split("/").join("--")}`;
+}
+
+/** `models--org--name/snapshots/<commit>`: the folder a consumer loads a hub model from. */
+export function snapshotRelPath(repo: string, commit: string): string {
+  return `${hubRepoFolder(repo)}/${CACHE_LAYOUT.snapshotsDir}/${commit}`;
+}
+
+/** `whisper/<name>.pt`: where whisper.load_model(name, download_root=XDG_CACHE_HOME/whisper) looks. */
+export function whisperRelPath(name: string): string {
+  return `${CACHE_LAYOUT.whisperDir}/${name}${CACHE_LAYOUT.whisperSuffix}`;
+}
+
+/**
+ * The service's HTTP health probe as an exec-form command: a GET through bash's /dev/tcp, since
+ * many model-server images (text-embeddings-inference's among them) ship no curl or wget; it
+ * succeeds iff the status line says 200. The Docker healthcheck runs it, and so does
+ * `model-cache measure`, so both wait for the same thing.
+ */
+export function httpProbeCommand(port: number, path: string): string[] {
+  const request = `GET ${path} HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n`;
+  return ["bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port} && printf '${request}' >&3 && head -n1 <&3 | grep -q ' 200 '`];
 }
 
 export const COMMIT_RE = /^[0-9a-f]{40}$/;

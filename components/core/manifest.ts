@@ -1,5 +1,5 @@
 /**
- * The manifest: what the downloader is given (DESIGN.md). One zod schema, imported by the
+ * The manifest: what the downloader is given (docs/architecture.md, "The manifest"). One zod schema, imported by the
  * manifest builder, the policies and the downloader; canonical JSON so that its sha256 (the
  * `model-cache.io/manifest` label) only changes when its content does.
  */
@@ -251,20 +251,4 @@ export function manifestDigest(manifest: Manifest): string {
 export function parseManifest(input: string | unknown): Manifest {
   const value = typeof input === "string" ? JSON.parse(input) : input;
   return ManifestSchema.parse(value);
-}
-
-/** Where each model's files land below the cache root (DESIGN.md "cache layout"). */
-export function modelCachePaths(model: ManifestModel): string[] {
-  switch (model.kind) {
-    case "huggingface":
-      return [hubRepoFolder(model.repo)];
-    case "whisper":
-      return [`whisper/${model.name}.pt`];
-    case "file":
-      return [model.path];
-  }
-}
-
-export function formatZodIssues(error: z.ZodError, describePath: (path: PropertyKey[]) => string): string {
-  return error.issues.map((issue) => `${describePath(issue.path)}: ${issue.message}`).join("\n");
 }

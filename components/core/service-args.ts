@@ -10,7 +10,7 @@
  *   {root}           the cache root        {port}  the service's container port
  */
 import type { CatalogEntry } from "./catalog/schema";
-import { type CachePaths, hubRepoFolder } from "./contract";
+import { type CachePaths, snapshotRelPath, whisperRelPath } from "./contract";
 
 export class ServiceArgsError extends Error {
   override name = "ServiceArgsError";
@@ -42,9 +42,9 @@ export function expandServiceArgs(
           if (model.kind !== "huggingface") break;
           if (kind === "repo") return model.repo;
           if (kind === "revision") return model.revision;
-          return `${context.paths.root}/${hubRepoFolder(model.repo)}/snapshots/${model.revision}`;
+          return `${context.paths.root}/${snapshotRelPath(model.repo, model.revision)}`;
         case "whisper":
-          if (model.kind === "whisper") return `${context.paths.whisperDir}/${model.name}.pt`;
+          if (model.kind === "whisper") return `${context.paths.root}/${whisperRelPath(model.name)}`;
           break;
         case "file":
           if (model.kind === "file") return `${context.paths.root}/${model.path}`;

@@ -6,7 +6,8 @@
  * checked against the GPU's capacity, never added into the host limit (the seed's 6 GB did that:
  * 4500 MB of GPU + 1500 MB of host).
  */
-import type { CatalogEntry, Device, Measurement } from "./catalog/schema";
+import type { CatalogEntry, Measurement } from "./catalog/schema";
+import type { Device } from "./contract";
 
 export const DEFAULT_HEADROOM = 1.25;
 export const MIN_HEADROOM = 1.0;

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { type CachePaths, downloaderEnv, HUB_TOKEN_ENV, toKubernetesEnv } from "../core/contract";
+import { type CachePaths, contractAnnotations, downloaderEnv, HUB_TOKEN_ENV, toKubernetesEnv } from "../core/contract";
 import type { BuiltManifest } from "../core/selection";
 import { objectLabels } from "./labels";
 import { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT, TMP_VOLUME, tmpVolume } from "./security";
@@ -61,6 +61,7 @@ export class ModelDownloader extends pulumi.ComponentResource {
     super("model-cache:kubernetes:ModelDownloader", name, {}, opts);
     this.jobName = downloaderJobName(args.cacheName, args.manifest.digest);
     const labels = objectLabels({ role: "downloader", cacheName: args.cacheName, manifestDigest: args.manifest.digest });
+    const annotations = contractAnnotations({ manifestDigest: args.manifest.digest });
 
     const env: k8s.types.input.core.v1.EnvVar[] = toKubernetesEnv(
       downloaderEnv({ paths: args.paths, manifestJson: args.manifest.json, hubEndpoint: args.hubEndpoint, concurrency: args.concurrency }),
@@ -94,7 +95,7 @@ export class ModelDownloader extends pulumi.ComponentResource {
           name: this.jobName,
           namespace: args.namespace,
           labels,
-          annotations: { [REPLACE_UNREADY_ANNOTATION]: "true" },
+          annotations: { ...annotations, [REPLACE_UNREADY_ANNOTATION]: "true" },
         },
         spec: {
           completions: 1,
@@ -105,7 +106,7 @@ export class ModelDownloader extends pulumi.ComponentResource {
           // next `pulumi up` runs it again, which on a warm cache only verifies and exits in seconds.
           ttlSecondsAfterFinished: args.ttlSecondsAfterFinished,
           template: {
-            metadata: { labels },
+            metadata: { labels, annotations },
             spec: {
               // Never: every failed attempt is its own pod (with its logs) and counts against backoffLimit.
               restartPolicy: "Never",

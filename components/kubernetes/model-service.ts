@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { type CachePaths, consumerEnv, MANIFEST_ENV, toKubernetesEnv } from "../core/contract";
+import { type CachePaths, consumerEnv, contractAnnotations, MANIFEST_ENV, toKubernetesEnv } from "../core/contract";
 import type { BuiltManifest } from "../core/selection";
 import type { MemorySizing } from "../core/sizing";
 import type { Toleration } from "./config-values";
@@ -84,6 +84,7 @@ export class ModelService extends pulumi.ComponentResource {
     const cuda = args.sizing.device === "cuda";
     const digest = args.manifest.digest;
     const labels = objectLabels({ role: "service", cacheName: args.cacheName, manifestDigest: digest, device: args.sizing.device });
+    const annotations = contractAnnotations({ manifestDigest: digest });
     const selector = selectorLabels("service", args.cacheName);
     const memory = `${args.sizing.limitMiB}Mi`;
     const modelsMount = { name: MODELS_VOLUME, mountPath: args.paths.mountPath, readOnly: true };
@@ -102,7 +103,7 @@ export class ModelService extends pulumi.ComponentResource {
     this.deployment = new k8s.apps.v1.Deployment(
       name,
       {
-        metadata: { name: this.serviceName, namespace: args.namespace, labels },
+        metadata: { name: this.serviceName, namespace: args.namespace, labels, annotations },
         spec: {
           replicas: args.replicas,
           selector: { matchLabels: selector },
@@ -111,7 +112,7 @@ export class ModelService extends pulumi.ComponentResource {
           template: {
             // The digest label and the verify container's manifest make the pod template change
             // exactly when the manifest does: a model upgrade rolls the pods, nothing else does.
-            metadata: { labels },
+            metadata: { labels, annotations },
             spec: {
               automountServiceAccountToken: false,
               securityContext: POD_SECURITY_CONTEXT,

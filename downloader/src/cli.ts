@@ -25,6 +25,7 @@ import {
   type Settings,
 } from "./options.js";
 import { createReporter, type Reporter } from "./progress.js";
+import { registerRegistryCommands } from "./registry/commands.js";
 import { type CommandReport, failureLines, type ModelReport, summaryTable, toJson } from "./report.js";
 
 export interface Io {
@@ -105,6 +106,7 @@ function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
     .option("--yes", "remove the listed items")
     .action(run("prune"));
 
+  registerRegistryCommands(program, io, setExit, () => `model-cache/${packageVersion()}`);
   return program;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Where things live in the cache (DESIGN.md, "The Hugging Face cache layout"): what
+ * Where things live in the cache (docs/architecture.md, "Cache layout"): what
  * huggingface_hub reads offline, plus the downloader's own state in `<root>/.model-cache/`,
  * which no consumer reads.
  */

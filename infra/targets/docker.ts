@@ -40,7 +40,7 @@ export function deployDocker(plan: StackPlan, hubToken?: pulumi.Output<string>):
     sizing: plan.sizing,
     containerPort: config.servicePort,
     hostPort: config.hostPort,
-    startPeriodSeconds: config.startPeriodSeconds,
+    startPeriodSeconds: plan.startPeriod.seconds,
     healthPath: config.healthPath,
     ...(config.serviceHealthcheck.length > 0 ? { healthcheck: config.serviceHealthcheck } : {}),
     downloaderCompleted: downloader.completed,

@@ -142,7 +142,7 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
       replicas: config.replicas,
       containerPort: config.servicePort,
       healthPath: config.healthPath,
-      startPeriodSeconds: config.startPeriodSeconds,
+      startPeriodSeconds: plan.startPeriod.seconds,
       cpuRequest: config.cpuRequest,
       gpuCount: config.gpuCount,
       nodeSelector: parseNodeSelector(config.gpuNodeSelector),

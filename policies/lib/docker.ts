@@ -1,8 +1,15 @@
-/** Docker (`docker:index/container:Container`) → Workload. */
-import { at, bool, list, num, type Obj, str, UNKNOWN, type Unknown, type Value } from "./values";
-import type { Container, EnvVar, Mount, StartupGrace, Volume, Workload } from "./workload";
+/**
+ * The Docker family: containers (`docker:index/container:Container`) and Swarm services
+ * (`docker:index/service:Service`) → Workloads; named volumes (`docker:index/volume:Volume`) → storage.
+ */
+import { LABELS } from "./core";
+import type { FamilyResource, StorageResource } from "./family";
+import { type StorageRef, storageKey } from "./storage";
+import { at, bool, isObj, list, num, readOnlyOf, str, UNKNOWN, type Unknown, type Value } from "./values";
+import type { Container, EnvVar, Mount, StartupGrace, Volume, VolumeKind, Workload } from "./workload";
 
 export const DOCKER_CONTAINER = "docker:index/container:Container";
+export const DOCKER_SERVICE = "docker:index/service:Service";
 export const DOCKER_VOLUME = "docker:index/volume:Volume";
 
 /** Docker `labels` is a list of `{label, value}`. */
@@ -18,75 +25,124 @@ export function dockerLabels(value: Value | undefined): Record<string, string> |
   return out;
 }
 
-export function readDockerContainer(urn: string, name: string, props: Obj): Workload {
+export function readDockerWorkloads(r: FamilyResource): Workload[] {
+  if (r.type === DOCKER_CONTAINER) return [readDockerContainer(r)];
+  if (r.type === DOCKER_SERVICE) return [readDockerService(r)];
+  return [];
+}
+
+export function readDockerStorage(r: FamilyResource): StorageResource | undefined {
+  if (r.type !== DOCKER_VOLUME) return undefined;
+  const labels = dockerLabels(r.props["labels"]);
+  const known = labels === UNKNOWN ? {} : labels;
+  const name = str(r.props["name"]);
+  const cacheName = known[LABELS.cache];
+  return {
+    labelled: known[LABELS.role] === "cache",
+    cacheName: cacheName === undefined || cacheName === "" ? undefined : cacheName,
+    keys: [storageKey.urn(r.urn), ...(typeof name === "string" ? [storageKey.dockerVolume(name)] : [])],
+    links: [],
+    description: `Docker volume "${typeof name === "string" ? name : r.name}"`,
+  };
+}
+
+/** Mounts and volumes as Docker's `volumes` / `mounts` / `uploads` (and a service's mounts, secrets, configs) describe them. */
+class DockerMounts {
+  readonly volumes = new Map<string, Volume>();
+  readonly mounts: Mount[] = [];
+  unknown = false;
+
+  add(key: string, kind: VolumeKind, source: StorageRef | Unknown | undefined, mount: Omit<Mount, "volume">): void {
+    this.volumes.set(key, { name: key, kind, ...(source === undefined ? {} : { source }), where: mount.where });
+    this.mounts.push({ volume: key, ...mount });
+  }
+
+  /** `mounts` of a container or a service: `{type, source, target, readOnly}`. */
+  readMounts(items: Value[] | Unknown, field: string): void {
+    if (items === UNKNOWN) {
+      this.unknown = true;
+      return;
+    }
+    items.forEach((item, i) => {
+      const where = `${field}[${i}]`;
+      const type = str(at(item, "type"));
+      const source = str(at(item, "source"));
+      const storage: StorageRef | Unknown | undefined =
+        source === UNKNOWN
+          ? UNKNOWN
+          : source === undefined
+            ? undefined
+            : type === "bind"
+              ? { kind: "host-path", path: source }
+              : { kind: "docker-volume", name: source };
+      const kind: VolumeKind =
+        type === "tmpfs" ? "ephemeral" : type === "volume" || type === "bind" || type === UNKNOWN ? "storage" : "other";
+      this.add(where, kind, kind === "storage" ? (type === UNKNOWN ? UNKNOWN : storage) : undefined, {
+        path: pathOf(at(item, "target")),
+        readOnly: readOnlyOf(at(item, "readOnly")),
+        where,
+      });
+    });
+  }
+
+  /** Files placed in the container (uploads, service secrets and configs): where a token file could be. */
+  readFiles(items: Value[] | Unknown, field: string, pathField: string, kind: VolumeKind, defaultDir?: string): void {
+    if (items === UNKNOWN) return;
+    items.forEach((item, i) => {
+      const file = str(at(item, pathField));
+      const name = str(at(item, "secretName")) ?? str(at(item, "configName"));
+      const path = typeof file === "string" ? (file.startsWith("/") || !defaultDir ? file : `${defaultDir}/${file}`) : file;
+      const where = `${field}[${i}]`;
+      this.add(where, kind, undefined, {
+        path: path === UNKNOWN ? UNKNOWN : (path ?? (typeof name === "string" && defaultDir ? `${defaultDir}/${name}` : "")),
+        readOnly: true,
+        where,
+      });
+    });
+  }
+}
+
+export function readDockerContainer(r: FamilyResource): Workload {
+  const props = r.props;
   const containerName = str(props["name"]);
-  const display = typeof containerName === "string" ? containerName : name;
-  const volumes = new Map<string, Volume>();
-  const mounts: Mount[] = [];
-  let mountsUnknown = false;
+  const display = typeof containerName === "string" ? containerName : r.name;
+  const m = new DockerMounts();
 
   const volumeItems = list(props["volumes"]);
-  if (volumeItems === UNKNOWN) mountsUnknown = true;
+  if (volumeItems === UNKNOWN) m.unknown = true;
   else
     volumeItems.forEach((item, i) => {
       const where = `volumes[${i}]`;
       const volumeName = str(at(item, "volumeName"));
       const hostPath = str(at(item, "hostPath"));
       const fromContainer = str(at(item, "fromContainer"));
-      const key = `volumes[${i}]`;
-      if (volumeName !== undefined) {
-        volumes.set(key, {
-          name: key,
-          kind: "docker-volume",
-          ref: volumeName === UNKNOWN ? UNKNOWN : `docker-volume:${volumeName}`,
-          where,
+      const mount: Omit<Mount, "volume"> = { path: pathOf(at(item, "containerPath")), readOnly: readOnlyOf(at(item, "readOnly")), where };
+      // The provider gives hostPath precedence over volumeName.
+      if (hostPath !== undefined) m.add(where, "storage", hostPath === UNKNOWN ? UNKNOWN : { kind: "host-path", path: hostPath }, mount);
+      else if (volumeName !== undefined)
+        m.add(where, "storage", volumeName === UNKNOWN ? UNKNOWN : { kind: "docker-volume", name: volumeName }, mount);
+      else if (fromContainer !== undefined) {
+        m.add(where, "storage", fromContainer === UNKNOWN ? UNKNOWN : { kind: "container-volumes", container: fromContainer }, {
+          ...mount,
+          where: `${where} (volumes from container ${fromContainer === UNKNOWN ? "(unknown)" : `"${fromContainer}"`})`,
         });
-      } else if (hostPath !== undefined) {
-        volumes.set(key, { name: key, kind: "bind", ref: hostPath === UNKNOWN ? UNKNOWN : `host:${hostPath}`, where });
-      } else if (fromContainer !== undefined) {
-        volumes.set(key, { name: key, kind: "other", ref: undefined, where: `${where} (volumes from another container)` });
-      } else {
-        volumes.set(key, { name: key, kind: "docker-volume", ref: undefined, where: `${where} (anonymous volume)` });
-      }
-      mounts.push({ volume: key, path: pathOf(at(item, "containerPath")), readOnly: readOnlyOf(at(item, "readOnly")), where });
+      } else m.add(where, "storage", undefined, { ...mount, where: `${where} (anonymous volume)` });
     });
+  m.readMounts(list(props["mounts"]), "mounts");
+  m.readFiles(list(props["uploads"]), "uploads", "file", "config");
 
-  const mountItems = list(props["mounts"]);
-  if (mountItems === UNKNOWN) mountsUnknown = true;
-  else
-    mountItems.forEach((item, i) => {
-      const where = `mounts[${i}]`;
-      const type = str(at(item, "type"));
-      const source = str(at(item, "source"));
-      const key = `mounts[${i}]`;
-      const kind = type === "volume" ? "docker-volume" : type === "bind" ? "bind" : type === "tmpfs" ? "ephemeral" : "other";
-      const ref =
-        source === UNKNOWN
-          ? UNKNOWN
-          : source === undefined
-            ? undefined
-            : kind === "docker-volume"
-              ? `docker-volume:${source}`
-              : `host:${source}`;
-      volumes.set(key, { name: key, kind, ref: kind === "ephemeral" ? undefined : ref, where });
-      mounts.push({ volume: key, path: pathOf(at(item, "target")), readOnly: readOnlyOf(at(item, "readOnly")), where });
-    });
-
-  const env = new Map<string, EnvVar>();
   const envItems = list(props["envs"]);
+  const env = new Map<string, EnvVar>();
   for (const item of envItems === UNKNOWN ? [] : envItems) {
     const entry = str(item);
-    if (entry === UNKNOWN) continue;
     if (typeof entry !== "string") continue;
     const eq = entry.indexOf("=");
-    const key = eq < 0 ? entry : entry.slice(0, eq);
-    // `KEY` without "=" passes the daemon's own variable through: the pack cannot see it.
-    env.set(
-      key,
-      eq < 0 ? { name: key, value: undefined, ref: "the Docker host's environment" } : { name: key, value: entry.slice(eq + 1) },
-    );
+    // The Engine API removes a variable listed without "=" (ContainerCreate Config.Env); only the
+    // docker CLI would fill it from its own environment, and the provider does not.
+    if (eq < 0) env.delete(entry);
+    else env.set(entry.slice(0, eq), { name: entry.slice(0, eq), value: entry.slice(eq + 1) });
   }
-  const envUnknown = envItems === UNKNOWN || (envItems as Value[]).some((e) => e === UNKNOWN);
+  const envUnknown = envItems === UNKNOWN || envItems.some((e) => e === UNKNOWN);
 
   const memory = num(props["memory"]);
   const container: Container = {
@@ -97,8 +153,8 @@ export function readDockerContainer(urn: string, name: string, props: Obj): Work
     env,
     envUnknown,
     envSources: [],
-    mounts,
-    mountsUnknown,
+    mounts: m.mounts,
+    mountsUnknown: m.unknown,
     labels: {},
     memoryLimitMiB: memory === UNKNOWN ? UNKNOWN : memory === undefined || memory <= 0 ? undefined : memory,
     memoryLimitSource: "memory",
@@ -107,27 +163,97 @@ export function readDockerContainer(urn: string, name: string, props: Obj): Work
     startup: dockerStartup(props["healthcheck"]),
   };
   return {
-    urn,
-    type: DOCKER_CONTAINER,
+    urn: r.urn,
+    type: r.type,
     name: display,
     family: "docker",
     kind: "Container",
     labels: dockerLabels(props["labels"]),
     containers: [container],
-    volumes,
+    volumes: m.volumes,
     docker: { mustRun: bool(props["mustRun"]), attach: bool(props["attach"]), restart: str(props["restart"]) },
     problems: [],
   };
 }
 
+/** A Swarm service: its task's container spec, run `replicas` times (or once per node in global mode). */
+export function readDockerService(r: FamilyResource): Workload {
+  const props = r.props;
+  const serviceName = str(props["name"]);
+  const display = typeof serviceName === "string" ? serviceName : r.name;
+  const spec = at(props, "taskSpec", "containerSpec");
+  const m = new DockerMounts();
+  m.readMounts(list(at(spec, "mounts")), "taskSpec.containerSpec.mounts");
+  m.readFiles(list(at(spec, "secrets")), "taskSpec.containerSpec.secrets", "fileName", "secret", "/run/secrets");
+  m.readFiles(list(at(spec, "configs")), "taskSpec.containerSpec.configs", "fileName", "config", "/");
+
+  const envMap = at(spec, "env");
+  const env = new Map<string, EnvVar>();
+  if (isObj(envMap)) {
+    for (const [key, value] of Object.entries(envMap)) {
+      const s = str(value);
+      env.set(key, { name: key, value: s === undefined ? "" : s });
+    }
+  }
+  const memoryBytes = num(at(props, "taskSpec", "resources", "limits", "memoryBytes"));
+  const mode = at(props, "mode");
+  const global = bool(at(mode, "global"));
+  const replicas = num(at(mode, "replicated", "replicas"));
+  const serviceLabels = dockerLabels(at(props, "labels"));
+  const containerLabels = dockerLabels(at(spec, "labels"));
+  const labels = serviceLabels === UNKNOWN || containerLabels === UNKNOWN ? UNKNOWN : { ...serviceLabels, ...containerLabels };
+
+  const container: Container = {
+    name: display,
+    init: false,
+    index: 0,
+    where: `service "${display}"`,
+    env,
+    envUnknown: envMap === UNKNOWN || spec === UNKNOWN,
+    envSources: [],
+    mounts: m.mounts,
+    mountsUnknown: m.unknown,
+    labels: {},
+    memoryLimitMiB:
+      memoryBytes === UNKNOWN ? UNKNOWN : memoryBytes === undefined || memoryBytes <= 0 ? undefined : memoryBytes / (1024 * 1024),
+    memoryLimitSource: "taskSpec.resources.limits.memoryBytes",
+    gpus: swarmGpus(at(props, "taskSpec", "resources", "reservation", "genericResources")),
+    gpuSource: 'taskSpec.resources.reservation.genericResources (e.g. discreteResourcesSpecs ["NVIDIA-GPU=1"])',
+    startup: dockerStartup(at(spec, "healthcheck")),
+  };
+  return {
+    urn: r.urn,
+    type: r.type,
+    name: display,
+    family: "docker",
+    kind: "Service",
+    labels,
+    containers: [container],
+    volumes: m.volumes,
+    replicas: global === UNKNOWN || replicas === UNKNOWN ? UNKNOWN : global === true ? "per-node" : (replicas ?? 1),
+    problems: [],
+  };
+}
+
+/** Swarm generic resources: `discreteResourcesSpecs` "NVIDIA-GPU=2", `namedResourcesSpecs` "NVIDIA-GPU=GPU-uuid" (one each). */
+function swarmGpus(value: Value | undefined): number | Unknown {
+  if (value === UNKNOWN) return UNKNOWN;
+  let count = 0;
+  for (const field of ["discreteResourcesSpecs", "namedResourcesSpecs"] as const) {
+    const items = list(at(value, field));
+    if (items === UNKNOWN) return UNKNOWN;
+    for (const item of items) {
+      const s = str(item);
+      if (typeof s !== "string" || !/gpu/i.test(s.split("=")[0] ?? "")) continue;
+      count += field === "discreteResourcesSpecs" ? Number(s.split("=")[1]) || 0 : 1;
+    }
+  }
+  return count;
+}
+
 function pathOf(value: Value | undefined): string | Unknown {
   const s = str(value);
   return s === UNKNOWN ? UNKNOWN : (s ?? "");
-}
-
-function readOnlyOf(value: Value | undefined): boolean | Unknown {
-  const b = bool(value);
-  return b === UNKNOWN ? UNKNOWN : b === true;
 }
 
 /** `gpus`: "all", a count, `count=N`, `device=0,1`; empty or absent is none. */
@@ -173,4 +299,35 @@ export function parseGoDuration(text: string): number | undefined {
     total += Number(amount) * (DURATION_UNITS[unit as string] as number);
   }
   return total;
+}
+
+/** Docker volumesFrom: the container mounts every volume of the other one, at the same paths. */
+export function expandVolumesFrom(workloads: Workload[]): void {
+  const byName = new Map<string, Workload>();
+  for (const w of workloads) if (w.family === "docker" && w.kind === "Container") byName.set(w.name, w);
+  for (const w of workloads) {
+    for (const [key, volume] of [...w.volumes]) {
+      const source = volume.source;
+      if (source === undefined || typeof source === "symbol" || source.kind !== "container-volumes") continue;
+      const from = byName.get(source.container);
+      const container = w.containers[0];
+      if (!from || from === w || !container) continue;
+      const via = container.mounts.find((m) => m.volume === key);
+      for (const m of from.containers[0]?.mounts ?? []) {
+        const theirs = from.volumes.get(m.volume);
+        if (!theirs || theirs.source === undefined || (typeof theirs.source !== "symbol" && theirs.source.kind === "container-volumes"))
+          continue;
+        const name = `${key} → ${m.volume}`;
+        w.volumes.set(name, { ...theirs, name, where: `${volume.where} (${m.where} of container "${from.name}")` });
+        // `:ro` makes every mount read-only; without it each keeps the source container's mode.
+        const readOnly = via?.readOnly === true ? true : m.readOnly;
+        container.mounts.push({
+          volume: name,
+          path: m.path,
+          readOnly,
+          where: `${via?.where ?? volume.where} → ${m.where} of "${from.name}"`,
+        });
+      }
+    }
+  }
 }

@@ -1,10 +1,25 @@
 /**
- * AWS ECS task definitions (`aws:ecs/taskDefinition:TaskDefinition`) → Workload. The containers
- * live in `containerDefinitions`, a JSON string; each container carries its own contract labels
- * in `dockerLabels` (a task may hold the downloader and its consumers).
+ * The AWS family: ECS task definitions (`aws:ecs/taskDefinition:TaskDefinition`) → Workloads,
+ * EFS file systems and access points → storage. A task's containers live in
+ * `containerDefinitions`, a JSON string; each carries its own contract labels in `dockerLabels`
+ * (a task may hold the downloader and its consumers).
  */
-import { at, bool, isObj, list, num, type Obj, obj, str, stringMap, UNKNOWN, type Unknown, type Value } from "./values";
-import type { Container, EnvSource, EnvVar, Mount, StartupGrace, Volume, Workload } from "./workload";
+import { LABELS } from "./core";
+import type { FamilyResource, StorageResource } from "./family";
+import { type StorageRef, storageKey } from "./storage";
+import { at, bool, isObj, list, num, obj, readOnlyOf, str, stringMap, toValue, UNKNOWN, type Unknown, type Value } from "./values";
+import {
+  type Container,
+  type EnvSource,
+  type EnvVar,
+  type Mount,
+  previewProblem,
+  type ReadProblem,
+  type StartupGrace,
+  unreadableProblem,
+  type Volume,
+  type Workload,
+} from "./workload";
 
 export const ECS_TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition";
 export const EFS_FILE_SYSTEM = "aws:efs/fileSystem:FileSystem";
@@ -13,13 +28,18 @@ export const EFS_ACCESS_POINT = "aws:efs/accessPoint:AccessPoint";
 /** Container definitions larger than this are not parsed (ECS itself caps a task definition at 64 KiB). */
 const MAX_DEFINITIONS_CHARS = 4 * 1024 * 1024;
 
-export function readEcsTaskDefinition(urn: string, name: string, props: Obj): Workload {
+export function readEcsWorkloads(r: FamilyResource): Workload[] {
+  return r.type === ECS_TASK_DEFINITION ? [readEcsTaskDefinition(r)] : [];
+}
+
+export function readEcsTaskDefinition(r: FamilyResource): Workload {
+  const props = r.props;
   const family = str(props["family"]);
-  const display = typeof family === "string" ? family : name;
-  const problems: string[] = [];
+  const display = typeof family === "string" ? family : r.name;
+  const problems: ReadProblem[] = [];
   const volumes = new Map<string, Volume>();
   const volumeItems = list(props["volumes"]);
-  if (volumeItems === UNKNOWN) problems.push("volumes is unknown during preview");
+  if (volumeItems === UNKNOWN) problems.push(previewProblem("volumes"));
   else
     volumeItems.forEach((v, i) => {
       addVolume(volumes, v, i);
@@ -38,7 +58,7 @@ export function readEcsTaskDefinition(urn: string, name: string, props: Obj): Wo
   }
 
   return {
-    urn,
+    urn: r.urn,
     type: ECS_TASK_DEFINITION,
     name: display,
     family: "ecs",
@@ -51,42 +71,65 @@ export function readEcsTaskDefinition(urn: string, name: string, props: Obj): Wo
   };
 }
 
-function parseDefinitions(value: Value | undefined, problems: string[]): Value[] {
+/**
+ * An EFS file system tagged with the cache's name (or role=cache), or an access point of one:
+ * identified by its id, its DNS name and (during preview, when the id is unknown) its URN.
+ */
+export function readEfsStorage(r: FamilyResource): StorageResource | undefined {
+  if (r.type !== EFS_FILE_SYSTEM && r.type !== EFS_ACCESS_POINT) return undefined;
+  const tags = stringMap(r.props["tags"]);
+  const known = tags === UNKNOWN ? {} : tags;
+  const id = str(r.props["id"]);
+  const keys = [storageKey.urn(r.urn)];
+  const links: string[] = [];
+  if (r.type === EFS_FILE_SYSTEM) {
+    if (typeof id === "string") keys.push(storageKey.efs(id));
+    const dns = str(r.props["dnsName"]);
+    if (typeof dns === "string") keys.push(storageKey.nfsServer(dns));
+  } else {
+    if (typeof id === "string") keys.push(storageKey.efsAccessPoint(id));
+    const fs = str(r.props["fileSystemId"]);
+    if (typeof fs === "string") links.push(storageKey.efs(fs));
+    links.push(...r.deps.map(storageKey.urn));
+  }
+  const cacheName = known[LABELS.cache];
+  return {
+    labelled: known[LABELS.role] === "cache" || (cacheName !== undefined && cacheName !== ""),
+    cacheName: cacheName === undefined || cacheName === "" ? undefined : cacheName,
+    keys,
+    links,
+    description: `${r.type === EFS_FILE_SYSTEM ? "EFS file system" : "EFS access point"} "${r.name}"`,
+  };
+}
+
+function parseDefinitions(value: Value | undefined, problems: ReadProblem[]): Value[] {
   if (value === UNKNOWN) {
-    problems.push("containerDefinitions is unknown during preview");
+    problems.push(previewProblem("containerDefinitions"));
     return [];
   }
   if (Array.isArray(value)) return value;
   if (typeof value !== "string") {
-    if (value !== undefined && value !== null) problems.push("containerDefinitions is neither a JSON string nor a list");
+    if (value !== undefined && value !== null) problems.push(unreadableProblem("containerDefinitions is neither a JSON string nor a list"));
     return [];
   }
   if (value.length > MAX_DEFINITIONS_CHARS) {
-    problems.push(`containerDefinitions is ${value.length} characters long; not parsed`);
+    problems.push(unreadableProblem(`containerDefinitions is ${value.length} characters long; not parsed`));
     return [];
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
   } catch (err) {
-    problems.push(`containerDefinitions is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    problems.push(unreadableProblem(`containerDefinitions is not valid JSON (${err instanceof Error ? err.message : String(err)})`));
     return [];
   }
   if (!Array.isArray(parsed)) {
-    problems.push("containerDefinitions is not a JSON list of container definitions");
+    problems.push(unreadableProblem("containerDefinitions is not a JSON list of container definitions"));
     return [];
   }
-  return parsed.map((d) => toValue(d, 0));
-}
-
-function toValue(input: unknown, depth: number): Value {
-  if (input === null || typeof input === "boolean" || typeof input === "string") return input;
-  if (typeof input === "number") return Number.isFinite(input) ? input : null;
-  if (depth > 64 || typeof input !== "object") return null;
-  if (Array.isArray(input)) return input.map((v) => toValue(v, depth + 1));
-  const out: Obj = {};
-  for (const [k, v] of Object.entries(input)) out[k] = toValue(v, depth + 1);
-  return out;
+  const { value: definitions, cut } = toValue(parsed);
+  if (cut) problems.push(unreadableProblem("containerDefinitions holds more values than the pack reads"));
+  return Array.isArray(definitions) ? definitions : [];
 }
 
 function addVolume(volumes: Map<string, Volume>, v: Value, i: number): void {
@@ -96,24 +139,25 @@ function addVolume(volumes: Map<string, Volume>, v: Value, i: number): void {
   const efs = obj(at(v, "efsVolumeConfiguration"));
   if (efs !== undefined) {
     const fs = efs === UNKNOWN ? UNKNOWN : str(efs["fileSystemId"]);
-    const root = efs === UNKNOWN ? undefined : str(efs["rootDirectory"]);
-    const ref =
-      fs === UNKNOWN || root === UNKNOWN ? UNKNOWN : fs === undefined ? undefined : `efs:${fs}${root && root !== "/" ? `:${root}` : ""}`;
-    volumes.set(name, { name, kind: "efs", ref, where });
+    const ap = efs === UNKNOWN ? undefined : str(at(efs, "authorizationConfig", "accessPointId"));
+    const source: StorageRef | Unknown =
+      fs === UNKNOWN || typeof fs !== "string"
+        ? UNKNOWN
+        : { kind: "efs", fileSystemId: fs, ...(typeof ap === "string" ? { accessPointId: ap } : {}) };
+    volumes.set(name, { name, kind: "storage", source, where });
     return;
   }
-  const docker = obj(at(v, "dockerVolumeConfiguration"));
-  if (docker !== undefined) {
-    volumes.set(name, { name, kind: "ecs-docker-volume", ref: `ecs-docker-volume:${name}`, where });
+  if (obj(at(v, "dockerVolumeConfiguration")) !== undefined) {
+    volumes.set(name, { name, kind: "ecs-docker-volume", where });
     return;
   }
   const host = str(at(v, "hostPath"));
   if (host !== undefined) {
-    volumes.set(name, { name, kind: "host", ref: host === UNKNOWN ? UNKNOWN : `host:${host}`, where });
+    volumes.set(name, { name, kind: "storage", source: host === UNKNOWN ? UNKNOWN : { kind: "host-path", path: host }, where });
     return;
   }
   // A volume with no source is a Docker-managed scratch volume that lives as long as the task.
-  volumes.set(name, { name, kind: "ephemeral", ref: undefined, where });
+  volumes.set(name, { name, kind: "ephemeral", where });
 }
 
 function readContainer(d: Value, index: number): Container {
@@ -130,11 +174,16 @@ function readContainer(d: Value, index: number): Container {
     const key = str(at(item, "name"));
     if (typeof key !== "string") continue;
     const from = str(at(item, "valueFrom"));
-    env.set(key, { name: key, value: undefined, ref: `secrets valueFrom ${typeof from === "string" ? from : "?"}`, secretRef: true });
+    env.set(key, {
+      name: key,
+      value: undefined,
+      ref: { description: `secrets valueFrom ${typeof from === "string" ? from : "?"}`, secret: true, state: "unreadable" },
+    });
   }
+  // Env files live in S3: neither the pack nor anything at deploy reads them. Explicit variables win over them.
   const envSources: EnvSource[] = known(list(at(d, "environmentFiles"))).map((f) => {
     const value = str(at(f, "value"));
-    return { description: `environmentFiles ${typeof value === "string" ? value : "?"}`, secret: false };
+    return { description: `environmentFiles ${typeof value === "string" ? value : "?"}`, secret: true, state: "unreadable" };
   });
 
   const mounts: Mount[] = known(list(at(d, "mountPoints"))).flatMap((m, i): Mount[] => {
@@ -142,7 +191,12 @@ function readContainer(d: Value, index: number): Container {
     if (typeof volume !== "string") return [];
     const path = str(at(m, "containerPath"));
     return [
-      { volume, path: path === UNKNOWN ? UNKNOWN : (path ?? ""), readOnly: bool(at(m, "readOnly")) === true, where: `mountPoints[${i}]` },
+      {
+        volume,
+        path: path === UNKNOWN ? UNKNOWN : (path ?? ""),
+        readOnly: readOnlyOf(at(m, "readOnly")),
+        where: `mountPoints[${i}]`,
+      },
     ];
   });
 
@@ -194,7 +248,7 @@ function expandVolumesFrom(definitions: Value[], containers: Container[]): void 
     known(list(at(d, "volumesFrom"))).forEach((vf, j) => {
       const source = byName.get(String(str(at(vf, "sourceContainer")) ?? ""));
       if (!source || source === target) return;
-      const readOnly = bool(at(vf, "readOnly")) === true;
+      const readOnly = readOnlyOf(at(vf, "readOnly"));
       for (const m of source.mounts) {
         target.mounts.push({ ...m, readOnly, where: `volumesFrom[${j}] "${source.name}" (${m.where})` });
       }

@@ -1,13 +1,37 @@
-/** Any resource → Workload, by type (undefined for types that are not workloads). */
-import { DOCKER_CONTAINER, readDockerContainer } from "./docker";
-import { ECS_TASK_DEFINITION, readEcsTaskDefinition } from "./ecs";
-import { isKubernetesWorkload, readKubernetesWorkload } from "./kubernetes";
-import type { Obj } from "./values";
+/** Every family the pack reads; the rest of the pack asks these, never a family by name. */
+import { expandVolumesFrom, readDockerStorage, readDockerWorkloads } from "./docker";
+import { readEcsWorkloads, readEfsStorage } from "./ecs";
+import type { EnvObject, Family, FamilyResource, StorageResource } from "./family";
+import { applyKubernetesPatch, readKubernetesEnvObject, readKubernetesStorage, readKubernetesWorkloads } from "./kubernetes";
 import type { Workload } from "./workload";
 
-export function readWorkload(type: string, urn: string, name: string, props: Obj): Workload | undefined {
-  if (type === DOCKER_CONTAINER) return readDockerContainer(urn, name, props);
-  if (type === ECS_TASK_DEFINITION) return readEcsTaskDefinition(urn, name, props);
-  if (isKubernetesWorkload(type)) return readKubernetesWorkload(type, urn, name, props);
+export const FAMILIES: readonly Family[] = [
+  { readWorkloads: readDockerWorkloads, readStorage: readDockerStorage, linkWorkloads: expandVolumesFrom },
+  {
+    readWorkloads: readKubernetesWorkloads,
+    readStorage: readKubernetesStorage,
+    readEnvObject: readKubernetesEnvObject,
+    applyPatch: applyKubernetesPatch,
+  },
+  { readWorkloads: readEcsWorkloads, readStorage: readEfsStorage },
+];
+
+export function readWorkloads(r: FamilyResource): Workload[] {
+  return FAMILIES.flatMap((f) => f.readWorkloads(r));
+}
+
+export function readStorage(r: FamilyResource): StorageResource | undefined {
+  for (const f of FAMILIES) {
+    const storage = f.readStorage(r);
+    if (storage) return storage;
+  }
+  return undefined;
+}
+
+export function readEnvObject(r: FamilyResource): EnvObject | undefined {
+  for (const f of FAMILIES) {
+    const object = f.readEnvObject?.(r);
+    if (object) return object;
+  }
   return undefined;
 }

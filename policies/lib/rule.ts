@@ -14,28 +14,20 @@
  * `Analyze` runs `validateResource` and `AnalyzeStack` runs `validateStack` of the same policy)
  * serves a policy that has both; `tests/policies` pins that behaviour.
  *
- * A rule never throws into the SDK (which would fail the whole preview): an error becomes an
- * advisory diagnostic naming the rule. Findings are mandatory (at the policy's configured level:
- * an organization may lower a policy to advisory or disable it) or advisory (always advisory).
+ * A rule never throws into the SDK (which would fail the whole preview): an error becomes a
+ * mandatory diagnostic naming the rule and the resource, so a broken rule fails closed. Findings
+ * are mandatory (at the policy's configured level: an organization may lower a policy to advisory
+ * or disable it) or advisory (always advisory).
  */
 import type { ReportViolation, ResourceValidationPolicy, Severity, StackValidationPolicy } from "@pulumi/policy";
 import { z } from "zod";
-import { readWorkload } from "./read";
-import { buildStack, type PolicyResourceLike, type StackModel, type StackWorkload, toStackResource } from "./stack";
+import { advisory, type Finding, mandatory, previewUnknown } from "./finding";
+import { buildStack, type PolicyResourceLike, type StackModel, type StackWorkload, toStackResource, workloadsOf } from "./stack";
 import { materialize } from "./values";
-import { resourceView, type WorkloadView } from "./view";
+import { buildView, resourceView, type WorkloadView } from "./view";
+import { cacheVolumesByEnv } from "./workload";
 
-export type Level = "mandatory" | "advisory";
-
-export interface Finding {
-  level: Level;
-  message: string;
-}
-
-export const mandatory = (message: string): Finding => ({ level: "mandatory", message });
-export const advisory = (message: string): Finding => ({ level: "advisory", message });
-export const previewUnknown = (what: string): Finding =>
-  advisory(`can't check during preview: ${what} is unknown until the resources it depends on exist; the update checks it`);
+export { advisory, type Finding, type Level, mandatory, previewUnknown } from "./finding";
 
 /** What a rule's workload check knows beyond the workload, in the stack half. */
 export interface StackContext {
@@ -69,15 +61,19 @@ export function defineRule<S extends z.ZodObject<any>>(spec: RuleSpec<S>): PackP
     if (finding.level === "mandatory") report(finding.message, urn);
     else (report as unknown as ReportObject)({ message: `${spec.description}\n${finding.message}`, urn, enforcementLevel: "advisory" });
   };
-  const guarded = (report: ReportViolation, urn: string, work: () => void): void => {
+  const guarded = (report: ReportViolation, urn: string, what: string, work: () => void): void => {
     try {
       work();
     } catch (err) {
       const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      // Fail closed: a rule that could not run let nothing through.
       emit(
         report,
         urn,
-        advisory(`internal error in the pack while checking this resource; nothing was checked. Please report it:\n${detail}`),
+        mandatory(
+          `the ${spec.name} policy failed while checking ${what}, so it checked nothing there and cannot let it pass. ` +
+            `This is a bug in the pack; please report it:\n${detail}`,
+        ),
       );
     }
   };
@@ -105,31 +101,38 @@ export function defineRule<S extends z.ZodObject<any>>(spec: RuleSpec<S>): PackP
     ...(spec.checkWorkload
       ? {
           validateResource: (args, report) => {
-            guarded(report, args.urn, () => {
-              const w = readWorkload(args.type, args.urn, args.name, materialize(args.props));
-              const view = w && resourceView(w);
-              if (!view) return;
+            guarded(report, args.urn, `resource ${args.urn}`, () => {
+              const { props, cut } = materialize(args.props);
+              const workloads = workloadsOf({ urn: args.urn, type: args.type, name: args.name, props, cut, deps: [] });
+              // A cut workload may have lost the very labels that put it in scope: it is checked as far as it was read.
+              const views = workloads.flatMap((w) => resourceView(w) ?? (cut ? [buildView(w, cacheVolumesByEnv(w))] : []));
+              if (views.length === 0) return;
               const config = readConfig(args.getConfig(), report, args.urn);
-              for (const finding of dedupe(workloadFindings(spec, view, config, undefined))) emit(report, args.urn, finding);
+              for (const view of views) {
+                for (const finding of dedupe(workloadFindings(spec, view, config, undefined))) emit(report, args.urn, finding);
+              }
             });
           },
         }
       : {}),
     validateStack: (args, report) => {
       const anchor = args.resources[0]?.urn ?? "";
-      guarded(report, anchor, () => {
+      guarded(report, anchor, "the stack", () => {
         const stack = buildStack(args.resources.map((r) => toStackResource(r as unknown as PolicyResourceLike)));
         const config = readConfig(args.getConfig(), report, anchor);
         if (spec.checkWorkload) {
           for (const self of stack.workloads) {
-            guarded(report, self.res.urn, () => {
+            guarded(report, self.resource.urn, `${self.view.workload.kind} "${self.view.workload.name}" (${self.resource.urn})`, () => {
+              // Report only what the resource check did not already report (and, for a patch, what the
+              // workload it patches does not report itself).
               const seen = new Set(
-                self.resourceView
-                  ? workloadFindings(spec, self.resourceView, config, undefined).map((f) => `${f.level}\n${f.message}`)
-                  : [],
+                [
+                  ...(self.resourceView ? workloadFindings(spec, self.resourceView, config, undefined) : []),
+                  ...(self.baseline ? workloadFindings(spec, self.baseline, config, { stack, self }) : []),
+                ].map((f) => `${f.level}\n${f.message}`),
               );
               for (const finding of dedupe(workloadFindings(spec, self.view, config, { stack, self }))) {
-                if (!seen.has(`${finding.level}\n${finding.message}`)) emit(report, self.res.urn, finding);
+                if (!seen.has(`${finding.level}\n${finding.message}`)) emit(report, self.resource.urn, finding);
               }
             });
           }
@@ -152,11 +155,11 @@ function workloadFindings<S extends z.ZodObject<any>>(
   const findings = spec.checkWorkload?.(view, config, context) ?? [];
   const inScope = view.containers.some((cv) => cv.role !== "none") || context === undefined;
   if (!inScope) return findings;
-  const what = `${view.w.kind} "${view.w.name}"`;
-  const unreadable = view.w.problems.map((problem) =>
-    problem.includes("unknown during preview")
-      ? previewUnknown(`${problem.replace(/ is unknown during preview$/, "")} of ${what}`)
-      : advisory(`cannot check ${what}: ${problem}`),
+  const what = `${view.workload.kind} "${view.workload.name}"`;
+  const unreadable = view.workload.problems.map((problem) =>
+    problem.kind === "preview-unknown"
+      ? previewUnknown(`${problem.what} of ${what}`)
+      : mandatory(`cannot check ${what}: ${problem.what}; fix it so the pack can read it (the contract cannot be verified otherwise)`),
   );
   return [...findings, ...unreadable];
 }

@@ -19,35 +19,70 @@ export type Obj = { [key: string]: Value };
 
 /** Deeper than this is not a resource anyone writes; it is treated as unknown rather than walked. */
 const MAX_DEPTH = 64;
-/** Wider than this (per array or object) is cut, so one huge property cannot stall the pack. */
-const MAX_WIDTH = 10_000;
+/**
+ * At most this many values are copied out of one resource, so one huge property cannot stall the
+ * pack. A resource that holds more is reported as not checked (mandatory), never silently cut:
+ * Kubernetes and Docker would apply what the pack did not read.
+ */
+export const MAX_VALUES = 100_000;
 
-/** Copy a (proxied) property bag into plain data; never throws. */
-export function materialize(input: unknown): Obj {
-  const value = walk(input, 0);
-  return isObj(value) ? value : {};
+export interface Materialized {
+  props: Obj;
+  /** The resource held more than MAX_VALUES values (or nesting deeper than MAX_DEPTH): what the pack read is incomplete. */
+  cut: boolean;
 }
 
-function walk(input: unknown, depth: number): Value {
+/**
+ * `@pulumi/policy`'s proxy hands out the data it wraps under this key (proxy.ts
+ * getSpecialProxyTarget): walking that instead of the proxy saves a trap per value. Unknowns are
+ * the same sentinel strings in it.
+ */
+const PROXY_TARGET = "__getSpecialProxyTarget";
+
+function unwrap(input: unknown): unknown {
+  if (input === null || typeof input !== "object") return input;
+  const target = read(() => (input as Record<string, unknown>)[PROXY_TARGET], undefined);
+  return target !== null && typeof target === "object" ? target : input;
+}
+
+/** Copy a (proxied) property bag into plain data; never throws. */
+export function materialize(input: unknown): Materialized {
+  const budget = { left: MAX_VALUES, cut: false };
+  const value = walk(unwrap(input), 0, budget);
+  return { props: isObj(value) ? value : {}, cut: budget.cut };
+}
+
+/** Plain JSON (e.g. ECS containerDefinitions, parsed) as a Value; `cut` as for materialize. */
+export function toValue(input: unknown): { value: Value; cut: boolean } {
+  const budget = { left: MAX_VALUES, cut: false };
+  return { value: walk(input, 0, budget), cut: budget.cut };
+}
+
+function walk(input: unknown, depth: number, budget: { left: number; cut: boolean }): Value {
+  if (budget.left-- <= 0) {
+    budget.cut = true;
+    return UNKNOWN;
+  }
   if (input === null || input === undefined) return null;
   if (typeof input === "string") return input === unknownValue ? UNKNOWN : input;
   if (typeof input === "number") return Number.isFinite(input) ? input : null;
   if (typeof input === "boolean") return input;
   if (typeof input !== "object") return null;
-  if (depth >= MAX_DEPTH) return UNKNOWN;
+  if (depth >= MAX_DEPTH) {
+    budget.cut = true;
+    return UNKNOWN;
+  }
   if (Array.isArray(input)) {
     const out: Value[] = [];
-    const length = Math.min(
-      read(() => input.length, 0),
-      MAX_WIDTH,
-    );
-    for (let i = 0; i < length; i++) out.push(read(() => walk(input[i], depth + 1), UNKNOWN));
+    const length = read(() => input.length, 0);
+    for (let i = 0; i < length && !budget.cut; i++) out.push(read(() => walk(input[i], depth + 1, budget), UNKNOWN));
     return out;
   }
   const out: Obj = {};
-  const keys = read(() => Object.keys(input), [] as string[]).slice(0, MAX_WIDTH);
+  const keys = read(() => Object.keys(input), [] as string[]);
   for (const key of keys) {
-    out[key] = read(() => walk((input as Record<string, unknown>)[key], depth + 1), UNKNOWN);
+    if (budget.cut) break;
+    out[key] = read(() => walk((input as Record<string, unknown>)[key], depth + 1, budget), UNKNOWN);
   }
   return out;
 }
@@ -102,6 +137,12 @@ export function bool(value: Value | undefined): boolean | Unknown | undefined {
   if (value === "true") return true;
   if (value === "false") return false;
   return undefined;
+}
+
+/** A readOnly flag: unset is false (read-write). */
+export function readOnlyOf(value: Value | undefined): boolean | Unknown {
+  const b = bool(value);
+  return b === UNKNOWN ? UNKNOWN : b === true;
 }
 
 /** An array (an unknown array is UNKNOWN; anything else is empty). */

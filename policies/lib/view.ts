@@ -14,14 +14,14 @@ import { type Container, cacheVolumesByEnv, containerLabels, labelOf, type Mount
 export type ContainerRole = "downloader" | "consumer" | "none";
 
 export interface ContainerView {
-  c: Container;
+  container: Container;
   role: ContainerRole;
   /** Its mounts of the cache. */
   cacheMounts: Mount[];
 }
 
 export interface WorkloadView {
-  w: Workload;
+  workload: Workload;
   /** The cache volumes (keys of `w.volumes`). */
   cacheVolumes: Set<string>;
   containers: ContainerView[];
@@ -45,12 +45,12 @@ export function resourceView(w: Workload): WorkloadView | undefined {
 export function buildView(w: Workload, cacheVolumes: Set<string>): WorkloadView {
   const containers = w.containers.map((c): ContainerView => {
     const cacheMounts = c.mounts.filter((m) => cacheVolumes.has(m.volume));
-    return { c, cacheMounts, role: containerRole(w, c, cacheMounts) };
+    return { container: c, cacheMounts, role: containerRole(w, c, cacheMounts) };
   });
-  const labelSource = containers.find((cv) => cv.role === "consumer")?.c ?? containers[0]?.c;
+  const labelSource = containers.find((cv) => cv.role === "consumer")?.container ?? containers[0]?.container;
   const labels = labelSource ? containerLabels(w, labelSource) : w.labels;
   return {
-    w,
+    workload: w,
     cacheVolumes,
     containers,
     cacheLabel: labelOf(labels, LABELS.cache),
@@ -85,12 +85,12 @@ export function consumerContainers(v: WorkloadView): ContainerView[] {
   const consumers = v.containers.filter((cv) => cv.role === "consumer");
   const mounting = consumers.filter((cv) => cv.cacheMounts.length > 0);
   if (mounting.length > 0) return mounting;
-  return consumers.filter((cv) => !cv.c.init && roleOf(containerLabels(v.w, cv.c)) === "service");
+  return consumers.filter((cv) => !cv.container.init && roleOf(containerLabels(v.workload, cv.container)) === "service");
 }
 
 /** The serving containers: main (not init) consumer containers. */
 export function servingContainers(v: WorkloadView): ContainerView[] {
-  return consumerContainers(v).filter((cv) => !cv.c.init);
+  return consumerContainers(v).filter((cv) => !cv.container.init);
 }
 
 export function downloaderContainers(v: WorkloadView): ContainerView[] {

@@ -5,25 +5,51 @@
  * ever see this shape, so a rule is written once for all families.
  */
 import { isPathUnder, LABELS, LEGACY_CACHE_ENV_KEYS, REQUIRED_CACHE_ENV_KEYS, ROLES, type Role } from "./core";
+import type { StorageRef } from "./storage";
 import { UNKNOWN, type Unknown } from "./values";
 
 export type Family = "docker" | "kubernetes" | "ecs";
 
-export interface EnvVar {
-  name: string;
-  /** The literal value; UNKNOWN during preview; undefined when it comes from a reference. */
-  value: string | Unknown | undefined;
-  /** Where a non-literal value comes from, e.g. `secretKeyRef hf/token`. */
-  ref?: string;
-  /** The reference is to a secret store (a Kubernetes Secret, an ECS secret). */
-  secretRef?: boolean;
+/**
+ * Where a value the pack cannot read directly stands:
+ * - `pending`: a ConfigMap or Secret the stack check resolves (the resource check alone cannot);
+ * - `outside`: a ConfigMap or Secret that is not part of the stack: unknown at deploy too;
+ * - `preview-unknown`: known only once the resources it depends on exist (the update checks it);
+ * - `unreadable`: never visible to the pack (ECS env files and secrets, fieldRef, the Docker host's environment);
+ * - `resolved`: the stack check read it from a ConfigMap or Secret of the stack.
+ */
+export type RefState = "pending" | "outside" | "preview-unknown" | "unreadable" | "resolved";
+
+/** A Kubernetes ConfigMap or Secret a variable or an envFrom names. */
+export interface ObjectRef {
+  kind: "configMap" | "secret";
+  namespace: string | Unknown;
+  name: string | Unknown;
+  /** The key (configMapKeyRef/secretKeyRef); envFrom takes every key. */
+  key?: string | Unknown;
+  /** envFrom's prefix. */
+  prefix?: string;
+  optional: boolean;
 }
 
-/** Environment the pack cannot see into: Kubernetes envFrom, ECS environmentFiles. */
-export interface EnvSource {
+export interface EnvRef {
+  /** For messages: `secretKeyRef "hf"/token`, `envFrom configMapRef "settings"`. */
   description: string;
   secret: boolean;
+  state: RefState;
+  target?: ObjectRef;
 }
+
+export interface EnvVar {
+  name: string;
+  /** The value; UNKNOWN during preview; undefined while it stands behind an unresolved reference. */
+  value: string | Unknown | undefined;
+  /** Where a non-literal value comes from (kept once the stack resolved it, for messages). */
+  ref?: EnvRef;
+}
+
+/** A whole set of variables from elsewhere: Kubernetes envFrom, ECS environmentFiles. Explicit variables win over it. */
+export type EnvSource = EnvRef;
 
 export interface Mount {
   /** Key into `Workload.volumes`. */
@@ -74,28 +100,23 @@ export interface Container {
   dependsOn?: { containerName: string; condition: string | Unknown }[] | Unknown;
 }
 
-export type VolumeKind =
-  | "docker-volume"
-  | "bind"
-  | "pvc"
-  | "pvc-template"
-  | "efs"
-  | "ecs-docker-volume"
-  | "host"
-  | "nfs"
-  | "csi"
-  | "ephemeral"
-  | "config"
-  | "other";
+/** `storage` has a source the pack can identify; `config`/`secret` hold files the pod spec lists (ConfigMap, Secret, projected). */
+export type VolumeKind = "storage" | "pvc-template" | "ecs-docker-volume" | "ephemeral" | "config" | "secret" | "other";
 
 export interface Volume {
   name: string;
   kind: VolumeKind;
-  /** What names the backing storage across resources (`pvc:ns/claim`, `docker-volume:name`, `efs:fs-1`). */
-  ref: string | Unknown | undefined;
+  /** What backs it, when it is storage: UNKNOWN during preview, undefined when it names none (anonymous). */
+  source?: StorageRef | Unknown;
   /** Kubernetes `persistentVolumeClaim.readOnly` (or another source's readOnly). */
   sourceReadOnly?: boolean | Unknown;
   where: string;
+}
+
+/** Something the reader could not read: unknown during preview (advisory) or not readable at all (mandatory). */
+export interface ReadProblem {
+  what: string;
+  kind: "preview-unknown" | "unreadable";
 }
 
 export interface Workload {
@@ -118,7 +139,9 @@ export interface Workload {
   /** ECS task-level memory (MiB), used when a container sets none. */
   taskMemoryMiB?: number | Unknown | "invalid";
   /** What the reader could not read, e.g. containerDefinitions that is not JSON. */
-  problems: string[];
+  problems: ReadProblem[];
+  /** A `*Patch` resource: the object it patches (kind, namespace, name). */
+  patchOf?: { kind: string; namespace: string; name: string };
 }
 
 export function roleOf(labels: Record<string, string> | Unknown): Role | undefined {
@@ -147,7 +170,10 @@ export function cacheRoots(c: Container): string[] {
   return [...roots];
 }
 
-const NON_STORAGE: ReadonlySet<VolumeKind> = new Set(["ephemeral", "config"]);
+const NON_STORAGE: ReadonlySet<VolumeKind> = new Set(["ephemeral", "config", "secret"]);
+
+export const previewProblem = (what: string): ReadProblem => ({ what, kind: "preview-unknown" });
+export const unreadableProblem = (what: string): ReadProblem => ({ what, kind: "unreadable" });
 
 /**
  * The volumes of a workload that hold the cache, as far as the workload alone tells: those mounted

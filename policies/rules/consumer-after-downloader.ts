@@ -3,7 +3,7 @@
  * finished: a resource dependency on it, the init-container order of the pod, or an ECS
  * dependsOn with condition SUCCESS.
  */
-import { containerWhere } from "../lib/hints";
+import { containerWhere, workloadWhere } from "../lib/hints";
 import { defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
 import type { CacheUse, StackModel } from "../lib/stack";
 import { UNKNOWN } from "../lib/values";
@@ -31,34 +31,29 @@ export const consumerAfterDownloader = defineRule({
           specific.find((r) => r.level === "advisory") ??
           specific[0] ??
           mandatory(
-            `${crossWhere(use)} may start before the downloader of ${group.label} (${group.downloaders.map((d) => containerWhere(d.view, d.cv)).join(", ")}) ` +
+            `${workloadWhere(use.view.workload)} may start before the downloader of ${group.label} (${group.downloaders.map((d) => containerWhere(d.view, d.cv)).join(", ")}) ` +
               "finished; give it the resource option dependsOn: [the downloader]",
           );
-        out.push({ urn: use.view.w.urn, finding });
+        out.push({ urn: use.view.workload.urn, finding });
       }
     }
     return out;
   },
 });
 
-function crossWhere(use: CacheUse): string {
-  const w = use.view.w;
-  return w.family === "docker" ? `container "${w.name}"` : `${w.kind} "${w.name}"`;
-}
-
 /** true when ordered; false when not; a finding when it cannot tell or the order is wrong in a specific way. */
 function ordered(stack: StackModel, use: CacheUse, d: CacheUse): boolean | Finding {
-  const consumer = use.cv.c;
-  const downloader = d.cv.c;
-  if (use.view.w.urn === d.view.w.urn) {
-    if (use.view.w.family === "kubernetes") {
+  const consumer = use.cv.container;
+  const downloader = d.cv.container;
+  if (use.view.workload.urn === d.view.workload.urn) {
+    if (use.view.workload.family === "kubernetes") {
       if (downloader.init && (!consumer.init || consumer.index > downloader.index)) return true;
       return mandatory(
         `${containerWhere(use.view, use.cv)} runs before or beside the downloader ${containerWhere(d.view, d.cv)} of the same pod; ` +
           "make the downloader an init container that comes before every container reading the cache",
       );
     }
-    if (use.view.w.family === "ecs") {
+    if (use.view.workload.family === "ecs") {
       const deps = consumer.dependsOn;
       if (deps === UNKNOWN) return previewUnknown(`dependsOn of ${containerWhere(use.view, use.cv)}`);
       const dep = deps?.find((x) => x.containerName === downloader.name);
@@ -71,11 +66,11 @@ function ordered(stack: StackModel, use: CacheUse, d: CacheUse): boolean | Findi
     }
     return false;
   }
-  if (use.view.w.family === "ecs" || d.view.w.family === "ecs") {
+  if (use.view.workload.family === "ecs" || d.view.workload.family === "ecs") {
     return mandatory(
       `${containerWhere(use.view, use.cv)} reads a cache that ${containerWhere(d.view, d.cv)} downloads in another task: ECS orders containers only ` +
         'within a task; put the downloader in the consumer\'s task definition (essential: false) and dependsOn it with condition "SUCCESS"',
     );
   }
-  return stack.dependsOn(use.view.w.urn, d.view.w.urn);
+  return stack.dependsOn(use.view.workload.urn, d.view.workload.urn);
 }

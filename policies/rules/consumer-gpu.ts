@@ -1,11 +1,11 @@
 /** consumer-gpu: a consumer requests a GPU, unless the pack is configured for CPU-only stacks. */
 import { z } from "zod";
 import { LABELS } from "../lib/core";
+import { gpuFix, workloadWhere } from "../lib/hints";
 import { GPU_RESOURCE } from "../lib/kubernetes";
 import { defineRule, mandatory, previewUnknown } from "../lib/rule";
 import { UNKNOWN } from "../lib/values";
 import { servingContainers, type WorkloadView } from "../lib/view";
-import type { Family } from "../lib/workload";
 
 const config = z.object({
   cpuMode: z.boolean().default(false).describe("The stacks this pack checks serve on CPU: consumers need no GPU (e.g. the dev stack)."),
@@ -31,11 +31,11 @@ export const consumerGpu = defineRule({
     if (cfg.trustDeviceLabel && view.deviceLabel === "cpu") return [];
     const serving = servingContainers(view);
     if (serving.length === 0) return [];
-    if (serving.some((cv) => cv.c.gpus === "all" || (typeof cv.c.gpus === "number" && cv.c.gpus > 0))) return [];
-    if (serving.some((cv) => cv.c.gpus === UNKNOWN)) return [previewUnknown(`the GPU request of ${label(view)}`)];
+    if (serving.some((cv) => cv.container.gpus === "all" || (typeof cv.container.gpus === "number" && cv.container.gpus > 0))) return [];
+    if (serving.some((cv) => cv.container.gpus === UNKNOWN)) return [previewUnknown(`the GPU request of ${label(view)}`)];
     return [
       mandatory(
-        `${label(view)} requests no GPU; ${fix(view.w.family)}, or, for a CPU-only deployment, label it ${LABELS.device}=cpu ` +
+        `${label(view)} requests no GPU; ${gpuFix(view.workload)}, or, for a CPU-only deployment, label it ${LABELS.device}=cpu ` +
           "(the components do so for a stack with device cpu) or set consumer-gpu's cpuMode: true",
       ),
     ];
@@ -43,18 +43,7 @@ export const consumerGpu = defineRule({
 });
 
 function label(view: WorkloadView): string {
-  if (view.w.family === "docker") return `container "${view.w.name}"`;
-  const names = servingContainers(view).map((cv) => `"${cv.c.name}"`);
-  return `${view.w.kind} "${view.w.name}" (container ${names.join(", ")})`;
-}
-
-function fix(family: Family): string {
-  switch (family) {
-    case "docker":
-      return 'set gpus: "all"';
-    case "kubernetes":
-      return `set resources.limits["${GPU_RESOURCE}"]: "1" on the serving container`;
-    case "ecs":
-      return 'add resourceRequirements: [{type: "GPU", value: "1"}] to the serving container';
-  }
+  if (view.workload.family === "docker") return workloadWhere(view.workload);
+  const names = servingContainers(view).map((cv) => `"${cv.container.name}"`);
+  return `${view.workload.kind} "${view.workload.name}" (container ${names.join(", ")})`;
 }

@@ -1,26 +1,26 @@
 /**
- * consumer-no-hub-credentials: a consumer holds no Hugging Face credential, neither as a variable
- * (value or secret reference) nor as a token file mounted where huggingface_hub looks for one.
+ * consumer-no-hub-credentials: a consumer holds no Hugging Face credential in any form
+ * huggingface_hub reads (utils/_auth.py get_token): no credential variable — as a value, a
+ * reference, from an envFrom source or an env file — and no token file where huggingface_hub
+ * looks for one (`$HF_HOME/token`, `stored_tokens` beside it, `~/.cache/huggingface/token`).
  */
-import { HUB_TOKEN_ENV_KEYS, HUB_TOKEN_FILE_NAMES, HUB_TOKEN_PATH_HINTS, isPathUnder } from "../lib/core";
+import { HUB_CREDENTIAL_ENV_KEYS, HUB_HOME_DIR_NAME, HUB_TOKEN_FILE_NAMES, HUB_TOKEN_PATH_HINTS, isPathUnder } from "../lib/core";
+import { readEnv, unknowable } from "../lib/env";
 import { containerWhere, describeMount, removeEnv } from "../lib/hints";
-import { advisory, defineRule, type Finding, mandatory } from "../lib/rule";
-import { UNKNOWN } from "../lib/values";
+import { defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
 import { type ContainerView, isConsumer, type WorkloadView } from "../lib/view";
-import { cacheRoots } from "../lib/workload";
-
-/** huggingface_hub also reads its token file from wherever HF_TOKEN_PATH points. */
-const TOKEN_PATH_ENV = "HF_TOKEN_PATH";
+import type { Container, Mount, Workload } from "../lib/workload";
 
 export const consumerNoHubCredentials = defineRule({
   name: "consumer-no-hub-credentials",
   description:
-    "A model-cache consumer holds no Hugging Face hub credential: no HF_TOKEN or HUGGING_FACE_HUB_TOKEN (as a value or a secret " +
-    "reference) and no token file mount. Only the downloader may hold the token.",
+    `A model-cache consumer holds no Hugging Face hub credential: none of ${HUB_CREDENTIAL_ENV_KEYS.join(", ")} (as a value, a ` +
+    "reference, an envFrom source or an env file) and no token file where huggingface_hub looks. Only the downloader may hold the token.",
   severity: "critical",
   remediationSteps:
-    "Remove HF_TOKEN, HUGGING_FACE_HUB_TOKEN and HF_TOKEN_PATH from every container of the consumer (env, envFrom secrets, ECS secrets) " +
-    "and any mount of a token file (<HF_HOME>/token, ~/.cache/huggingface/token). The consumer reads a verified cache offline; give the " +
+    `Remove ${HUB_CREDENTIAL_ENV_KEYS.join(", ")} from every container of the consumer (env, envFrom, ECS secrets and environmentFiles) ` +
+    "and any mount of a token file (<HF_HOME>/token, <HF_HOME>/stored_tokens, ~/.cache/huggingface/token). A source the pack cannot " +
+    "read (a ConfigMap or Secret outside the stack, an ECS env file) could hold one: list the consumer's variables explicitly. Give the " +
     "token to the downloader only, as a Pulumi secret.",
   checkWorkload(view) {
     if (!isConsumer(view)) return [];
@@ -31,35 +31,57 @@ export const consumerNoHubCredentials = defineRule({
 function checkContainer(view: WorkloadView, cv: ContainerView): Finding[] {
   const where = containerWhere(view, cv);
   const findings: Finding[] = [];
-  for (const key of [...HUB_TOKEN_ENV_KEYS, TOKEN_PATH_ENV]) {
-    const v = cv.c.env.get(key);
+  for (const key of HUB_CREDENTIAL_ENV_KEYS) {
+    const v = cv.container.env.get(key);
     if (!v) continue;
-    const how =
-      v.value === undefined ? ` from ${v.ref ?? "a reference"}` : v.value === UNKNOWN ? " (its value is unknown during preview)" : "";
-    findings.push(mandatory(`${where} is given ${key}${how}: a consumer must hold no hub credential; ${removeEnv(view.w.family, key)}`));
-  }
-  for (const source of cv.c.envSources) {
-    if (!source.secret) continue;
+    const how = v.ref ? ` from ${v.ref.description}` : "";
     findings.push(
-      advisory(
-        `cannot verify that ${source.description} of ${where} holds no ${HUB_TOKEN_ENV_KEYS.join(" or ")}; list the variables the consumer needs explicitly instead`,
-      ),
+      mandatory(`${where} is given ${key}${how}: a consumer must hold no hub credential; ${removeEnv(view.workload.family, key)}`),
     );
   }
-  const homes = cacheRoots(cv.c);
-  for (const m of cv.c.mounts) {
-    if (typeof m.path !== "string") continue;
-    const path = m.path.replace(/\/+$/, "");
-    const hint = HUB_TOKEN_PATH_HINTS.find((h) => path.endsWith(h));
-    const inHome = homes.find((home) => HUB_TOKEN_FILE_NAMES.some((f) => isPathUnder(path, `${home}/${f}`)));
-    const namedToken = m.subPath !== undefined && (HUB_TOKEN_FILE_NAMES as readonly string[]).includes(m.subPath.split("/").pop() ?? "");
-    if (hint || inHome || namedToken) {
+  // Sources the pack could not resolve may hold any of them.
+  for (const source of cv.container.envSources) {
+    const what = `whether ${source.description} of ${where} holds ${HUB_CREDENTIAL_ENV_KEYS.join(", ")}`;
+    if (source.state === "preview-unknown") findings.push(previewUnknown(what));
+    else if (source.state === "outside" || source.state === "unreadable") {
       findings.push(
-        mandatory(
-          `${where} mounts a hub token file (${describeMount(m)}), which huggingface_hub would use; remove the mount from the consumer`,
+        unknowable(
+          what,
+          { via: source.description, outside: source.state === "outside" },
+          "list the variables the consumer needs explicitly",
         ),
       );
     }
   }
+  for (const m of cv.container.mounts) {
+    if (typeof m.path !== "string" || !isTokenMount(view.workload, cv.container, m)) continue;
+    findings.push(
+      mandatory(
+        `${where} mounts a hub token file (${describeMount(m)}), which huggingface_hub would use; remove the mount from the consumer`,
+      ),
+    );
+  }
   return findings;
+}
+
+/** The directories huggingface_hub takes as HF_HOME for this container: HF_HOME, else $XDG_CACHE_HOME/huggingface. */
+function hubHomes(c: Container): string[] {
+  const homes: string[] = [];
+  const home = readEnv(c, "HF_HOME");
+  if (home.state === "set" && home.value.startsWith("/")) homes.push(home.value);
+  const xdg = readEnv(c, "XDG_CACHE_HOME");
+  if (xdg.state === "set" && xdg.value.startsWith("/")) homes.push(`${xdg.value.replace(/\/+$/, "")}/${HUB_HOME_DIR_NAME}`);
+  return homes;
+}
+
+function isTokenMount(w: Workload, c: Container, m: Mount): boolean {
+  const path = (m.path as string).replace(/\/+$/, "");
+  if (HUB_TOKEN_PATH_HINTS.some((hint) => path.endsWith(hint))) return true;
+  const homes = hubHomes(c);
+  if (homes.some((home) => HUB_TOKEN_FILE_NAMES.some((file) => isPathUnder(path, `${home}/${file}`)))) return true;
+  if (m.subPath !== undefined && (HUB_TOKEN_FILE_NAMES as readonly string[]).includes(m.subPath.split("/").pop() ?? "")) return true;
+  // A Secret (or projected) volume mounted as the hub's home puts its keys, a `token` among them, there.
+  const volume = w.volumes.get(m.volume);
+  const hubDirs = [...homes, ...HUB_TOKEN_PATH_HINTS.map((hint) => hint.replace(/\/token$/, ""))];
+  return volume?.kind === "secret" && hubDirs.some((dir) => path === dir.replace(/\/+$/, "") || path.endsWith(dir));
 }

@@ -3,9 +3,10 @@
  * switched off: HF_HUB_OFFLINE and TRANSFORMERS_OFFLINE both true.
  */
 import { HUB_OFFLINE_KEY, isTruthyEnvValue, OFFLINE_ENV, OFFLINE_ENV_KEYS } from "../lib/core";
-import { containerWhere, refSource, setEnv } from "../lib/hints";
-import { advisory, defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
-import { show, UNKNOWN } from "../lib/values";
+import { readEnv, unknowable } from "../lib/env";
+import { containerWhere, setEnv } from "../lib/hints";
+import { defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
+import { show } from "../lib/values";
 import { type ContainerView, consumerContainers, type WorkloadView } from "../lib/view";
 
 export const consumerOffline = defineRule({
@@ -17,7 +18,7 @@ export const consumerOffline = defineRule({
   remediationSteps:
     "Set HF_HUB_OFFLINE=1 and TRANSFORMERS_OFFLINE=1 in the environment of every container that mounts the cache (init containers " +
     "too). huggingface_hub reads HF_HUB_OFFLINE first: HF_HUB_OFFLINE=0 switches the hub on even when TRANSFORMERS_OFFLINE=1. Set them " +
-    "as literal values: the pack cannot see values from envFrom, ConfigMaps or secrets.",
+    "as literal values: the pack reads ConfigMaps and Secrets of the stack, but not those outside it, ECS env files or secrets.",
   checkWorkload(view) {
     return consumerContainers(view).flatMap((cv) => OFFLINE_ENV_KEYS.map((key) => checkVar(view, cv, key)).filter((f) => f !== undefined));
   },
@@ -25,25 +26,27 @@ export const consumerOffline = defineRule({
 
 function checkVar(view: WorkloadView, cv: ContainerView, key: keyof typeof OFFLINE_ENV): Finding | undefined {
   const where = containerWhere(view, cv);
-  const fix = setEnv(view.w.family, key, OFFLINE_ENV[key]);
-  const v = cv.c.env.get(key);
-  if (!v) {
-    if (cv.c.envUnknown) return previewUnknown(`the environment of ${where}`);
-    if (cv.c.envSources.length > 0) {
-      const sources = cv.c.envSources.map((s) => s.description).join(", ");
-      return advisory(`cannot verify ${key} of ${where}: it is not set explicitly and may come from ${sources}; ${fix}`);
+  const fix = setEnv(view.workload.family, key, OFFLINE_ENV[key]);
+  const reading = readEnv(cv.container, key);
+  switch (reading.state) {
+    case "pending":
+      return undefined;
+    case "preview-unknown":
+      return previewUnknown(`${key} of ${where}`);
+    case "unknowable":
+      return unknowable(`${key} of ${where}`, reading, `${fix} as a literal value`);
+    case "absent":
+      return mandatory(`${where} mounts the model cache but does not set ${key}, so it may download models at run time; ${fix}`);
+    case "set": {
+      if (isTruthyEnvValue(reading.value)) return undefined;
+      const first =
+        key === HUB_OFFLINE_KEY
+          ? " (huggingface_hub reads HF_HUB_OFFLINE first: TRANSFORMERS_OFFLINE does not switch the hub off while HF_HUB_OFFLINE is false)"
+          : "";
+      const via = reading.via ? ` (from ${reading.via})` : "";
+      return mandatory(
+        `${where} sets ${key}=${show(reading.value)}${via}, which is not a true value (1, true, yes, on)${first}; set it to "${OFFLINE_ENV[key]}"`,
+      );
     }
-    return mandatory(`${where} mounts the model cache but does not set ${key}, so it may download models at run time; ${fix}`);
   }
-  if (v.value === UNKNOWN) return previewUnknown(`${key} of ${where}`);
-  if (v.value === undefined)
-    return advisory(`cannot verify ${key} of ${where}: its value comes from ${refSource(v)}; ${fix} as a literal value`);
-  if (isTruthyEnvValue(v.value)) return undefined;
-  const first =
-    key === HUB_OFFLINE_KEY
-      ? " (huggingface_hub reads HF_HUB_OFFLINE first: TRANSFORMERS_OFFLINE does not switch the hub off while HF_HUB_OFFLINE is false)"
-      : "";
-  return mandatory(
-    `${where} sets ${key}=${show(v.value)}, which is not a true value (1, true, yes, on)${first}; set it to "${OFFLINE_ENV[key]}"`,
-  );
 }

@@ -26,7 +26,7 @@ export const consumerReadOnlyMount = defineRule({
         else if (!m.readOnly) {
           findings.push(
             mandatory(
-              `${containerWhere(view, cv)} mounts the model cache read-write (${describeMount(m)}) but is not its downloader; ${readOnlyFix(view.w.family)}`,
+              `${containerWhere(view, cv)} mounts the model cache read-write (${describeMount(m)}) but is not its downloader; ${readOnlyFix(view.workload.family)}`,
             ),
           );
         }
@@ -39,11 +39,11 @@ export const consumerReadOnlyMount = defineRule({
 
 /** A consumer pod's claim of the cache must be read-only at the source too. */
 function claimSources(view: WorkloadView): Finding[] {
-  if (view.w.family !== "kubernetes") return [];
+  if (view.workload.family !== "kubernetes") return [];
   const findings: Finding[] = [];
   for (const name of view.cacheVolumes) {
-    const volume = view.w.volumes.get(name);
-    if (volume?.kind !== "pvc") continue;
+    const volume = view.workload.volumes.get(name);
+    if (volume?.kind !== "storage" || typeof volume.source !== "object" || volume.source.kind !== "pvc") continue;
     const users = view.containers.filter((cv) => cv.cacheMounts.some((m) => m.volume === name));
     // A pod whose own init container downloads needs the claim writable; its other mounts are checked above.
     if (users.length === 0 || users.some((cv) => cv.role === "downloader")) continue;
@@ -51,7 +51,7 @@ function claimSources(view: WorkloadView): Finding[] {
     else if (volume.sourceReadOnly !== true) {
       findings.push(
         mandatory(
-          `${view.w.kind} "${view.w.name}" mounts the model cache through ${volume.where} without persistentVolumeClaim.readOnly: true; ` +
+          `${view.workload.kind} "${view.workload.name}" mounts the model cache through ${volume.where} without persistentVolumeClaim.readOnly: true; ` +
             "set readOnly: true on the pod volume's persistentVolumeClaim",
         ),
       );

@@ -26,8 +26,16 @@ export const downloaderOneShot = defineRule({
 });
 
 function check(view: WorkloadView, cv: ContainerView): Finding[] {
-  const w = view.w;
+  const w = view.workload;
   const where = containerWhere(view, cv);
+  if (w.family === "docker" && w.kind === "Service") {
+    return [
+      mandatory(
+        `${where} runs the downloader as a Swarm service: Swarm keeps its tasks running (restarting them when they exit) and Pulumi ` +
+          "does not wait for a task to finish; run it as a docker Container with mustRun: false and attach: true",
+      ),
+    ];
+  }
   if (w.family === "docker") {
     const d = w.docker;
     const findings: Finding[] = [];
@@ -54,8 +62,8 @@ function check(view: WorkloadView, cv: ContainerView): Finding[] {
     return findings;
   }
   if (w.family === "ecs") {
-    if (cv.c.essential === UNKNOWN) return [previewUnknown(`essential of ${where}`)];
-    if (cv.c.essential !== false) {
+    if (cv.container.essential === UNKNOWN) return [previewUnknown(`essential of ${where}`)];
+    if (cv.container.essential !== false) {
       return [
         mandatory(
           `${where} is a downloader marked essential (the ECS default): the task stops when it exits; set essential: false and make the consumers dependsOn it with condition SUCCESS`,
@@ -64,7 +72,7 @@ function check(view: WorkloadView, cv: ContainerView): Finding[] {
     }
     return [];
   }
-  if (cv.c.init) return [];
+  if (cv.container.init) return [];
   switch (w.kind) {
     case "Job":
       return [];

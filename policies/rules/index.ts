@@ -1,4 +1,4 @@
-/** The pack's policies, in the order DESIGN.md states the contract. */
+/** The pack's policies, in the order docs/architecture.md states the contract, then opaque-resources. */
 import type { PackPolicy } from "../lib/rule";
 import { consumerAfterDownloader } from "./consumer-after-downloader";
 import { consumerGpu } from "./consumer-gpu";
@@ -9,6 +9,7 @@ import { downloaderOneShot } from "./downloader-one-shot";
 import { manifestCoverage } from "./manifest-coverage";
 import { measuredMemoryLimit } from "./measured-memory-limit";
 import { oneWriter } from "./one-writer";
+import { opaqueResources } from "./opaque-resources";
 import { pinnedModels } from "./pinned-models";
 import { startupGrace } from "./startup-grace";
 import { unifiedCacheEnv } from "./unified-cache-env";
@@ -26,4 +27,5 @@ export const policies: PackPolicy[] = [
   consumerAfterDownloader,
   manifestCoverage,
   oneWriter,
+  opaqueResources,
 ];

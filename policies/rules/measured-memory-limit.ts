@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { builtinCatalog, computeMemorySizing, DEFAULT_HEADROOM, type MemorySizing, SizingError } from "../lib/core";
-import { containerWhere } from "../lib/hints";
+import { containerWhere, workloadWhere } from "../lib/hints";
 import { type ManifestReading, manifestModelIds, readManifest } from "../lib/manifest";
 import { advisory, defineRule, type Finding, mandatory, previewUnknown, type StackContext } from "../lib/rule";
 import { UNKNOWN } from "../lib/values";
@@ -57,12 +57,12 @@ export const measuredMemoryLimit = defineRule({
         complete = false;
       } else if (limit === undefined) {
         findings.push(
-          mandatory(`${where} has no memory limit (${cv.c.memoryLimitSource}); set it to the limit the sizing module computes`),
+          mandatory(`${where} has no memory limit (${cv.container.memoryLimitSource}); set it to the limit the sizing module computes`),
         );
         complete = false;
       } else if (limit === "invalid") {
         findings.push(
-          mandatory(`${where} has a memory limit (${cv.c.memoryLimitSource}) that is not a valid quantity; write it like 6144Mi`),
+          mandatory(`${where} has a memory limit (${cv.container.memoryLimitSource}) that is not a valid quantity; write it like 6144Mi`),
         );
         complete = false;
       } else total += limit;
@@ -73,29 +73,31 @@ export const measuredMemoryLimit = defineRule({
     if (source.state === "none") {
       if (context)
         findings.push(
-          advisory(`cannot size ${label(view)}: no manifest found (no MODEL_CACHE_MANIFEST on it or on its cache's downloader)`),
+          advisory(
+            `cannot size ${workloadWhere(view.workload)}: no manifest found (no MODEL_CACHE_MANIFEST on it or on its cache's downloader)`,
+          ),
         );
       return findings;
     }
-    if (source.state === "unknown") return [...findings, previewUnknown(`the manifest of ${label(view)}`)];
+    if (source.state === "unknown") return [...findings, previewUnknown(`the manifest of ${workloadWhere(view.workload)}`)];
     const device = deviceOf(view, cfg.device);
-    if (device === UNKNOWN) return [...findings, previewUnknown(`the GPU request of ${label(view)}`)];
+    if (device === UNKNOWN) return [...findings, previewUnknown(`the GPU request of ${workloadWhere(view.workload)}`)];
     const sizing = size(source.ids, device, cfg.runtimeOverheadMiB);
-    if (typeof sizing === "string") return [...findings, mandatory(`cannot size ${label(view)}: ${sizing}`)];
+    if (typeof sizing === "string") return [...findings, mandatory(`cannot size ${workloadWhere(view.workload)}: ${sizing}`)];
     // needMiB does not depend on the headroom; limitMiB is what the program would set by default.
     const suggested = sizing.limitMiB;
     const breakdown = `${sizing.models.map((m) => `${m.id} ${m.hostPeakMiB}`).join(" + ")} + runtime ${sizing.runtimeOverheadMiB} MiB on ${device}`;
     if (total < sizing.needMiB) {
       findings.push(
         mandatory(
-          `${label(view)} has a memory limit of ${fmt(total)} MiB, below the measured need of ${sizing.needMiB} MiB (${breakdown}); ` +
+          `${workloadWhere(view.workload)} has a memory limit of ${fmt(total)} MiB, below the measured need of ${sizing.needMiB} MiB (${breakdown}); ` +
             `set it to at least ${sizing.needMiB} MiB (${suggested} MiB at the default headroom ${DEFAULT_HEADROOM})`,
         ),
       );
     } else if (total > sizing.needMiB * cfg.maxHeadroom) {
       findings.push(
         advisory(
-          `${label(view)} has a memory limit of ${fmt(total)} MiB, more than ${cfg.maxHeadroom} × the measured need of ${sizing.needMiB} MiB ` +
+          `${workloadWhere(view.workload)} has a memory limit of ${fmt(total)} MiB, more than ${cfg.maxHeadroom} × the measured need of ${sizing.needMiB} MiB ` +
             `(${breakdown}); ${suggested} MiB (headroom ${DEFAULT_HEADROOM}) leaves room for other workloads`,
         ),
       );
@@ -104,19 +106,15 @@ export const measuredMemoryLimit = defineRule({
   },
 });
 
-function label(view: WorkloadView): string {
-  return view.w.family === "docker" ? `container "${view.w.name}"` : `${view.w.kind} "${view.w.name}"`;
-}
-
 function fmt(mib: number): string {
   return Number.isInteger(mib) ? String(mib) : mib.toFixed(1);
 }
 
 /** A container's limit; on ECS a lone serving container may rely on the task's memory. */
 function limitOf(view: WorkloadView, cv: ContainerView, servingCount: number): number | typeof UNKNOWN | "invalid" | undefined {
-  const own = cv.c.memoryLimitMiB;
+  const own = cv.container.memoryLimitMiB;
   if (own !== undefined) return own;
-  if (view.w.family === "ecs" && servingCount === 1) return view.w.taskMemoryMiB;
+  if (view.workload.family === "ecs" && servingCount === 1) return view.workload.taskMemoryMiB;
   return undefined;
 }
 
@@ -124,13 +122,13 @@ type ManifestSource = { state: "none" } | { state: "unknown" } | { state: "ok"; 
 
 /** The models the consumer serves: its own inline manifest (a verify init container), else its cache's downloader's. */
 function manifestOf(view: WorkloadView, context: StackContext | undefined): ManifestSource {
-  const readings: ManifestReading[] = view.containers.map((cv) => readManifest(cv.c));
+  const readings: ManifestReading[] = view.containers.map((cv) => readManifest(cv.container));
   const own = pick(readings);
   if (own.state !== "none" || !context) return own;
   const keys = new Set(view.containers.flatMap((cv) => cv.cacheMounts.flatMap((m) => context.self.cacheOf.get(m.volume) ?? [])));
   const downloaders = [...keys].flatMap((key) => context.stack.groups.get(key)?.downloaders ?? []);
   const matching = downloaders.filter((d) => typeof view.manifestLabel !== "string" || d.view.manifestLabel === view.manifestLabel);
-  return pick((matching.length > 0 ? matching : downloaders).map((d) => readManifest(d.cv.c)));
+  return pick((matching.length > 0 ? matching : downloaders).map((d) => readManifest(d.cv.container)));
 }
 
 function pick(readings: ManifestReading[]): ManifestSource {
@@ -143,7 +141,7 @@ function deviceOf(view: WorkloadView, setting: "auto" | "cuda" | "cpu"): "cuda" 
   if (setting !== "auto") return setting;
   // What the stack sized it for, where it says so; else what it requests.
   if (view.deviceLabel === "cuda" || view.deviceLabel === "cpu") return view.deviceLabel;
-  const gpus = servingContainers(view).map((cv) => cv.c.gpus);
+  const gpus = servingContainers(view).map((cv) => cv.container.gpus);
   if (gpus.some((g) => g === "all" || (typeof g === "number" && g > 0))) return "cuda";
   if (gpus.some((g) => g === UNKNOWN)) return UNKNOWN;
   return "cpu";

@@ -2,7 +2,7 @@
  * one-writer (stack): exactly one downloader writes a given cache, and it runs once at a time.
  * Read-write mounts by anything that is not a downloader are consumer-read-only-mount's to report.
  */
-import { containerWhere } from "../lib/hints";
+import { containerWhere, workloadWhere } from "../lib/hints";
 import { advisory, defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
 import type { CacheGroup, CacheUse } from "../lib/stack";
 import { UNKNOWN } from "../lib/values";
@@ -26,7 +26,7 @@ export const oneWriter = defineRule({
 
 function checkGroup(group: CacheGroup): { urn: string; finding: Finding }[] {
   const out: { urn: string; finding: Finding }[] = [];
-  const anchor = group.resources[0]?.res.urn ?? group.consumers[0]?.view.w.urn ?? group.downloaders[0]?.view.w.urn ?? "";
+  const anchor = group.resources[0]?.resource.urn ?? group.consumers[0]?.view.workload.urn ?? group.downloaders[0]?.view.workload.urn ?? "";
   const writes = (u: CacheUse) => u.mounts.some((m) => m.readOnly === false);
   const writers = byWorkload(group.downloaders.filter(writes));
   if (writers.size === 0) {
@@ -41,7 +41,7 @@ function checkGroup(group: CacheGroup): { urn: string; finding: Finding }[] {
         ),
       });
     } else {
-      const readers = [...byWorkload(group.consumers).values()].map((u) => label(u));
+      const readers = [...byWorkload(group.consumers).values()].map((u) => workloadWhere(u.view.workload));
       const who = readers.length > 0 ? `; ${readers.join(", ")} read${readers.length === 1 ? "s" : ""} it` : "";
       out.push({
         urn: anchor,
@@ -53,29 +53,32 @@ function checkGroup(group: CacheGroup): { urn: string; finding: Finding }[] {
     return out;
   }
   if (writers.size > 1) {
-    const names = [...writers.values()].map((u) => label(u)).join(", ");
+    const names = [...writers.values()].map((u) => workloadWhere(u.view.workload)).join(", ");
     for (const u of writers.values()) {
       out.push({
-        urn: u.view.w.urn,
+        urn: u.view.workload.urn,
         finding: mandatory(`${group.label} has ${writers.size} downloaders writing it (${names}); exactly one may write it: keep one`),
       });
     }
   }
   for (const u of writers.values()) {
-    const copies = u.view.w.replicas;
-    if (copies === UNKNOWN) out.push({ urn: u.view.w.urn, finding: previewUnknown(`the replica count of ${label(u)}`) });
+    const copies = u.view.workload.replicas;
+    if (copies === UNKNOWN)
+      out.push({ urn: u.view.workload.urn, finding: previewUnknown(`the replica count of ${workloadWhere(u.view.workload)}`) });
     else if (copies === "per-node" || (typeof copies === "number" && copies > 1)) {
       const n = copies === "per-node" ? "one copy per node" : `${copies} copies at once`;
       out.push({
-        urn: u.view.w.urn,
-        finding: mandatory(`${label(u)} writes ${group.label} and runs ${n}; run the downloader once (replicas/parallelism 1)`),
+        urn: u.view.workload.urn,
+        finding: mandatory(
+          `${workloadWhere(u.view.workload)} writes ${group.label} and runs ${n}; run the downloader once (replicas/parallelism 1)`,
+        ),
       });
     }
   }
-  const readOnlyDownloaders = group.downloaders.filter((u) => !writes(u) && !writers.has(u.view.w.urn));
+  const readOnlyDownloaders = group.downloaders.filter((u) => !writes(u) && !writers.has(u.view.workload.urn));
   for (const u of readOnlyDownloaders) {
     out.push({
-      urn: u.view.w.urn,
+      urn: u.view.workload.urn,
       finding: advisory(`${containerWhere(u.view, u.cv)} is labelled a downloader of ${group.label} but mounts it read-only`),
     });
   }
@@ -84,11 +87,6 @@ function checkGroup(group: CacheGroup): { urn: string; finding: Finding }[] {
 
 function byWorkload(uses: CacheUse[]): Map<string, CacheUse> {
   const out = new Map<string, CacheUse>();
-  for (const u of uses) if (!out.has(u.view.w.urn)) out.set(u.view.w.urn, u);
+  for (const u of uses) if (!out.has(u.view.workload.urn)) out.set(u.view.workload.urn, u);
   return out;
-}
-
-function label(u: CacheUse): string {
-  const w = u.view.w;
-  return w.family === "docker" ? `container "${w.name}"` : `${w.kind} "${w.name}"`;
 }

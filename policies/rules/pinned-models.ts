@@ -22,7 +22,7 @@ export const pinnedModels = defineRule({
   checkWorkload(view) {
     return downloaderContainers(view).flatMap((cv) => {
       const where = containerWhere(view, cv);
-      const reading = readManifest(cv.c);
+      const reading = readManifest(cv.container);
       switch (reading.state) {
         case "absent":
           return [

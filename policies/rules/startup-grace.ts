@@ -3,7 +3,7 @@
  * consumer's health check must not count failures, or kill it, before the configured start period.
  */
 import { z } from "zod";
-import { containerWhere } from "../lib/hints";
+import { containerWhere, startupFix } from "../lib/hints";
 import { defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
 import { UNKNOWN } from "../lib/values";
 import { type ContainerView, servingContainers, type WorkloadView } from "../lib/view";
@@ -35,8 +35,8 @@ export const startupGrace = defineRule({
 
 function check(view: WorkloadView, cv: ContainerView, min: number): Finding[] {
   const where = containerWhere(view, cv);
-  const s = cv.c.startup;
-  const fix = fixFor(view, min);
+  const s = cv.container.startup;
+  const fix = startupFix(view.workload.family, min);
   if (s.kind === "none") return [mandatory(`${where} has no health check (${s.detail}); ${fix}`)];
   if (s.kind === "disabled") return [mandatory(`${where} disables its health check (${s.detail}); ${fix}`)];
   if (s.windowSeconds === UNKNOWN) return [previewUnknown(`${s.detail} of ${where}`)];
@@ -45,15 +45,4 @@ function check(view: WorkloadView, cv: ContainerView, min: number): Finding[] {
   if (s.windowSeconds >= min) return [];
   const kill = s.kind === "livenessProbe" ? " (its livenessProbe would restart it while it loads; add a startupProbe)" : "";
   return [mandatory(`${where} gets ${s.windowSeconds} s to start (${s.detail}), less than ${min} s${kill}; ${fix}`)];
-}
-
-function fixFor(view: WorkloadView, min: number): string {
-  switch (view.w.family) {
-    case "docker":
-      return `set healthcheck.startPeriod to "${min}s" or more`;
-    case "ecs":
-      return `set healthCheck.startPeriod to ${min} or more`;
-    case "kubernetes":
-      return `add a startupProbe with periodSeconds × failureThreshold + initialDelaySeconds ≥ ${min}`;
-  }
 }

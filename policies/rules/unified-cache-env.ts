@@ -3,9 +3,10 @@
  * cache's mount, the same on the downloader and every consumer (TRANSFORMERS_CACHE too, advisory).
  */
 import { cachePaths, isPathUnder, LEGACY_CACHE_ENV_KEYS, REQUIRED_CACHE_ENV_KEYS } from "../lib/core";
-import { containerWhere, refSource, setEnv } from "../lib/hints";
+import { readEnv, unknowable } from "../lib/env";
+import { containerWhere, setEnv } from "../lib/hints";
 import { advisory, defineRule, type Finding, mandatory, previewUnknown, type StackContext } from "../lib/rule";
-import { show, UNKNOWN } from "../lib/values";
+import { show } from "../lib/values";
 import { type ContainerView, consumerContainers, downloaderContainers, type WorkloadView } from "../lib/view";
 
 export const unifiedCacheEnv = defineRule({
@@ -27,8 +28,8 @@ export const unifiedCacheEnv = defineRule({
 /** The root a container uses: its HF_HOME (or the first required key it sets), when known. */
 function rootOf(cv: ContainerView): string | undefined {
   for (const key of REQUIRED_CACHE_ENV_KEYS) {
-    const value = cv.c.env.get(key)?.value;
-    if (typeof value === "string") return value;
+    const reading = readEnv(cv.container, key);
+    if (reading.state === "set") return reading.value;
   }
   return undefined;
 }
@@ -45,15 +46,12 @@ function checkContainer(view: WorkloadView, cv: ContainerView): Finding[] {
   const findings: Finding[] = [];
   const known = new Map<string, string>();
   for (const key of REQUIRED_CACHE_ENV_KEYS) {
-    const v = cv.c.env.get(key);
-    if (!v) {
-      if (cv.c.envUnknown) findings.push(previewUnknown(`the environment of ${where}`));
-      else if (cv.c.envSources.length > 0) {
-        findings.push(advisory(`cannot verify ${key} of ${where}: it is not set explicitly; ${setEnv(view.w.family, key, suggestion)}`));
-      } else findings.push(mandatory(`${where} does not set ${key}; ${setEnv(view.w.family, key, suggestion)}`));
-    } else if (v.value === UNKNOWN) findings.push(previewUnknown(`${key} of ${where}`));
-    else if (v.value === undefined) findings.push(advisory(`cannot verify ${key} of ${where}: its value comes from ${refSource(v)}`));
-    else known.set(key, v.value);
+    const reading = readEnv(cv.container, key);
+    const fix = setEnv(view.workload.family, key, suggestion);
+    if (reading.state === "absent") findings.push(mandatory(`${where} does not set ${key}; ${fix}`));
+    else if (reading.state === "preview-unknown") findings.push(previewUnknown(`${key} of ${where}`));
+    else if (reading.state === "unknowable") findings.push(unknowable(`${key} of ${where}`, reading, `${fix} as a literal value`));
+    else if (reading.state === "set") known.set(key, reading.value);
   }
   const values = [...new Set(known.values())];
   if (values.length > 1) {
@@ -77,14 +75,15 @@ function checkContainer(view: WorkloadView, cv: ContainerView): Finding[] {
   }
   const root = values.length === 1 ? values[0] : undefined;
   for (const key of LEGACY_CACHE_ENV_KEYS) {
-    const v = cv.c.env.get(key);
-    if (!v) {
-      if (!cv.c.envUnknown && root !== undefined) {
-        findings.push(advisory(`${where} does not set ${key}: transformers < 5 would look elsewhere; ${setEnv(view.w.family, key, root)}`));
-      }
-    } else if (typeof v.value === "string" && root !== undefined && v.value !== root) {
+    const reading = readEnv(cv.container, key);
+    if (root === undefined) continue;
+    if (reading.state === "absent") {
       findings.push(
-        advisory(`${where} sets ${key}=${show(v.value)}, not the cache root ${root}; set it to ${root} (transformers < 5 reads it)`),
+        advisory(`${where} does not set ${key}: transformers < 5 would look elsewhere; ${setEnv(view.workload.family, key, root)}`),
+      );
+    } else if (reading.state === "set" && reading.value !== root) {
+      findings.push(
+        advisory(`${where} sets ${key}=${show(reading.value)}, not the cache root ${root}; set it to ${root} (transformers < 5 reads it)`),
       );
     }
   }

@@ -69,7 +69,7 @@ describe("npm run check", () => {
   it("exits 2 when it cannot run", () => {
     const missing = check("--stack", "nope");
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/no stack file Pulumi\.nope\.yaml/);
+    expect(missing.stderr).toMatch(/no stack "nope": there is no Pulumi\.nope\.yaml; the stacks here are dev, prod/);
     expect(check().code).toBe(2);
   });
 });

@@ -6,13 +6,16 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { EFS_CSI_DRIVER, NFS_PORT } from "../../components/aws";
 import {
+  ANNOTATIONS,
   CACHE_ENV_KEYS,
   CACHE_GID,
   CACHE_UID,
   consumerEnv,
   HUB_TOKEN_ENV_KEYS,
+  LABEL_VALUE_MAX_LENGTH,
   LABELS,
   MANIFEST_ENV,
+  manifestLabelValue,
 } from "../../components/core/contract";
 import { parseManifest } from "../../components/core/manifest";
 import { GPU_RESOURCE, parseNodeSelector, parseToleration, REPLACE_UNREADY_ANNOTATION } from "../../components/kubernetes";
@@ -215,9 +218,15 @@ describe("the download Job", () => {
     expect(name.startsWith(`${config.cacheName}-download-`)).toBe(true);
     expect(digest.startsWith(name.slice(`${config.cacheName}-download-`.length))).toBe(true);
     expect(name.length).toBeLessThanOrEqual(63);
-    const expected = { [LABELS.role]: "downloader", [LABELS.cache]: config.cacheName, [LABELS.manifest]: digest };
+    const expected = { [LABELS.role]: "downloader", [LABELS.cache]: config.cacheName, [LABELS.manifest]: manifestLabelValue(digest) };
     expect(labelsOf(job)).toMatchObject(expected);
     expect(podTemplate(job)["metadata"]["labels"]).toMatchObject(expected);
+    // A real API server takes label values of at most 63 characters; the whole digest is an annotation.
+    for (const value of [...Object.values(labelsOf(job)), ...Object.values(podTemplate(job)["metadata"]["labels"])]) {
+      expect(String(value).length).toBeLessThanOrEqual(LABEL_VALUE_MAX_LENGTH);
+    }
+    expect(objOf(job)["metadata"]["annotations"][ANNOTATIONS.manifestSha256]).toBe(digest);
+    expect(podTemplate(job)["metadata"]["annotations"][ANNOTATIONS.manifestSha256]).toBe(digest);
     expect(run.outputs["jobName"]).toBe(name);
   });
 
@@ -287,11 +296,15 @@ describe("the model service Deployment", () => {
     const expected = {
       [LABELS.role]: "service",
       [LABELS.cache]: config.cacheName,
-      [LABELS.manifest]: digest,
+      [LABELS.manifest]: manifestLabelValue(digest),
       [LABELS.device]: config.device,
     };
     expect(labelsOf(deployment)).toMatchObject(expected);
     expect(podTemplate(deployment)["metadata"]["labels"]).toMatchObject(expected);
+    for (const value of [...Object.values(labelsOf(deployment)), ...Object.values(podTemplate(deployment)["metadata"]["labels"])]) {
+      expect(String(value).length).toBeLessThanOrEqual(LABEL_VALUE_MAX_LENGTH);
+    }
+    expect(podTemplate(deployment)["metadata"]["annotations"][ANNOTATIONS.manifestSha256]).toBe(digest);
     expect(objOf(deployment)["spec"]["selector"]).toEqual({ matchLabels: { [LABELS.role]: "service", [LABELS.cache]: config.cacheName } });
   });
 

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { builtinCatalog } from "../../components/core/catalog";
-import { LABELS, MANIFEST_ENV } from "../../components/core/contract";
+import { ANNOTATIONS, LABELS, MANIFEST_ENV, manifestLabelValue } from "../../components/core/contract";
 import { downloaderJobName } from "../../components/kubernetes";
 import { type MockRunResult, runStackUnderMocks } from "../../gate/run-under-mocks";
 import { parseStackConfig } from "../../infra/config";
@@ -71,7 +71,8 @@ describe("a changed manifest", () => {
     expect(job(upgraded)["metadata"]["name"]).toBe(downloaderJobName(base.config.cacheName, plan.manifest.digest));
     expect(job(upgraded)["metadata"]["name"]).not.toBe(job(first)["metadata"]["name"]);
     expect(template(upgraded)).not.toEqual(template(first));
-    expect(template(upgraded)["metadata"]["labels"][LABELS.manifest]).toBe(plan.manifest.digest);
+    expect(template(upgraded)["metadata"]["labels"][LABELS.manifest]).toBe(manifestLabelValue(plan.manifest.digest));
+    expect(template(upgraded)["metadata"]["annotations"][ANNOTATIONS.manifestSha256]).toBe(plan.manifest.digest);
     expect(verifyManifest(upgraded)).toBe(plan.manifest.json);
     expect(verifyManifest(upgraded)).toContain(NEW_COMMIT);
   });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { canonicalJson, sha256Hex } from "../../components/core/canonical-json";
-import { LABELS, MANIFEST_ENV } from "../../components/core/contract";
+import { LABELS, MANIFEST_ENV, manifestLabelValue } from "../../components/core/contract";
 import { clone, ECS_TASK, ecsStack, editContainers, GPU_SET, type Json, UNKNOWN, urn } from "./support/fixtures";
 import { checkResource, checkStack, messages, stackExpectations, usePack } from "./support/pack";
 
@@ -42,14 +42,16 @@ describe("consumer-offline (ECS)", () => {
     expect((await checkResource(h.pack, s.task)).mandatory).toEqual(["consumer-offline"]);
   });
 
-  it("look-alike: a value from ECS secrets is advisory (cannot verify)", async () => {
+  it("a value from ECS secrets cannot be known at deploy either: mandatory, saying so", async () => {
     const s = base();
     edit(s, 1, (c) => {
       setEnv(c, "TRANSFORMERS_OFFLINE", undefined);
       c.secrets = [{ name: "TRANSFORMERS_OFFLINE", valueFrom: "arn:aws:ssm:eu-west-1:1:parameter/offline" }];
     });
-    const result = await expectPass(s.all);
-    expect(result.advisory).toEqual(["consumer-offline"]);
+    const result = await expectOnly(s.all, "consumer-offline");
+    expect(messages(result, "consumer-offline").join()).toMatch(
+      /cannot know TRANSFORMERS_OFFLINE .* secrets valueFrom arn:aws:ssm.*which the pack cannot read/,
+    );
   });
 });
 
@@ -195,7 +197,7 @@ describe("pinned-models (ECS)", () => {
     const json = canonicalJson(manifest);
     edit(s, 0, (c, all) => {
       setEnv(c, MANIFEST_ENV, json);
-      for (const x of all) x.dockerLabels[LABELS.manifest] = sha256Hex(json);
+      for (const x of all) x.dockerLabels[LABELS.manifest] = manifestLabelValue(sha256Hex(json));
     });
   }
 
@@ -311,13 +313,15 @@ describe("one-writer (ECS, stack)", () => {
 });
 
 describe("odd task definitions", () => {
-  it("containerDefinitions that is not JSON is advisory, never an error", async () => {
+  it("containerDefinitions that is not JSON is mandatory (nothing in it could be checked), never an internal error", async () => {
     const s = base();
     s.task.props["containerDefinitions"] = "[{not json";
     s.task.props["tags"] = { [LABELS.role]: "service", [LABELS.cache]: "models" };
     const result = await checkStack(h.pack, s.all);
-    expect(result.mandatory).not.toContain("consumer-offline");
-    expect(messages(result, "consumer-offline", "advisory").join()).toMatch(/containerDefinitions is not valid JSON/);
+    expect(messages(result, "consumer-offline", "mandatory").join()).toMatch(
+      /cannot check TaskDefinition "models": containerDefinitions is not valid JSON/,
+    );
+    expect(result.diagnostics.map((d) => d.message).join()).not.toMatch(/failed while checking/);
   });
 
   it("containerDefinitions unknown during preview is advisory", async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { canonicalJson, sha256Hex } from "../../components/core/canonical-json";
-import { LABELS, MANIFEST_ENV } from "../../components/core/contract";
+import { LABELS, MANIFEST_ENV, manifestLabelValue } from "../../components/core/contract";
 import { formatMiB } from "../../components/core/quantity";
 import {
   CLAIM,
@@ -43,8 +43,8 @@ function withManifest(s: ReturnType<typeof kubernetesStack>, edit: (manifest: Js
   const json = canonicalJson(manifest);
   setK8sEnv(server(s.job), MANIFEST_ENV, json);
   setK8sEnv(verify(s.deployment), MANIFEST_ENV, json);
-  setLabels(s.job, LABELS.manifest, sha256Hex(json));
-  setLabels(s.deployment, LABELS.manifest, sha256Hex(json));
+  setLabels(s.job, LABELS.manifest, manifestLabelValue(sha256Hex(json)));
+  setLabels(s.deployment, LABELS.manifest, manifestLabelValue(sha256Hex(json)));
 }
 
 /** The service pod downloads in its own first init container (no Job). */
@@ -74,16 +74,17 @@ describe("consumer-offline (Kubernetes)", () => {
     expect((await checkResource(h.pack, s.deployment)).mandatory).toEqual(["consumer-offline"]);
   });
 
-  it("a value from a ConfigMap cannot be verified: advisory", async () => {
+  it("a value from a ConfigMap outside the stack cannot be known at deploy either: mandatory", async () => {
     const s = base();
     const c = server(s.deployment);
     c.env = c.env.filter((e: { name: string }) => e.name !== "TRANSFORMERS_OFFLINE");
     c.env.push({ name: "TRANSFORMERS_OFFLINE", valueFrom: { configMapKeyRef: { name: "flags", key: "offline" } } });
-    c.envFrom = [{ configMapRef: { name: "more-flags" } }];
-    const result = await expectPass(s.all);
-    expect(messages(result, "consumer-offline", "advisory").join()).toMatch(
-      /cannot verify TRANSFORMERS_OFFLINE .* configMapKeyRef flags\/offline/,
+    const result = await expectOnly(s.all, "consumer-offline");
+    expect(messages(result, "consumer-offline").join()).toMatch(
+      /cannot know TRANSFORMERS_OFFLINE .* configMapKeyRef "flags"\/"offline", which is not part of this stack/,
     );
+    // The resource check alone cannot tell (the ConfigMap may be in the stack): it leaves it to the stack check.
+    expect((await checkResource(h.pack, s.deployment)).diagnostics).toEqual([]);
   });
 
   it('look-alike: "On" and "true" pass', async () => {
@@ -178,15 +179,15 @@ describe("consumer-no-hub-credentials (Kubernetes)", () => {
     const s = base();
     server(s.deployment).env.push({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: "hf", key: "token" } } });
     const result = await expectOnly(s.all, "consumer-no-hub-credentials");
-    expect(messages(result, "consumer-no-hub-credentials").join()).toMatch(/is given HF_TOKEN from secretKeyRef hf\/token/);
+    expect(messages(result, "consumer-no-hub-credentials").join()).toMatch(/is given HF_TOKEN from secretKeyRef "hf"\/"token"/);
   });
 
-  it("look-alike: envFrom a Secret is advisory (cannot verify); the Job may hold the token", async () => {
+  it("envFrom a Secret outside the stack may hold the token: mandatory; the Job may hold it", async () => {
     const s = base();
     server(s.deployment).envFrom = [{ secretRef: { name: "app-secrets" } }];
     server(s.job).env.push({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: "hf", key: "token" } } });
-    const result = await expectPass(s.all);
-    expect(messages(result, "consumer-no-hub-credentials", "advisory").join()).toMatch(/envFrom secretRef "app-secrets"/);
+    const result = await expectOnly(s.all, "consumer-no-hub-credentials");
+    expect(messages(result, "consumer-no-hub-credentials").join()).toMatch(/envFrom secretRef "app-secrets" .*not part of this stack/);
   });
 });
 

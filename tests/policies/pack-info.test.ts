@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { MANIFEST_ENV } from "../../components/core/contract";
-import { reconcileConfig } from "../../gate/analyzer-client";
+import { reconcileConfig } from "../../gate/policy-config";
 import { clone, dockerStack, modelSet, setDockerEnv } from "./support/fixtures";
 import { checkStack, configure, messages, usePack } from "./support/pack";
 import { POLICY_NAMES } from "./support/policy-names";
@@ -12,7 +12,7 @@ import { POLICY_NAMES } from "./support/policy-names";
 const h = usePack({ configure: false });
 
 describe("GetAnalyzerInfo", () => {
-  it("describes the pack and its twelve policies by the names users configure", async () => {
+  it("describes the pack and its policies by the names users configure", async () => {
     const info = await h.pack.getAnalyzerInfo();
     expect(info.name).toBe("model-cache-contract");
     expect(info.version).toBe("0.1.0");
@@ -26,10 +26,10 @@ describe("GetAnalyzerInfo", () => {
     }
   });
 
-  it("lists the three stack-only policies as stack policies, the others as resource policies (with a stack half)", async () => {
+  it("lists the four stack-only policies as stack policies, the others as resource policies (with a stack half)", async () => {
     const info = await h.pack.getAnalyzerInfo();
     const stack = info.policies.filter((p) => p.type === "stack").map((p) => p.name);
-    expect(stack).toEqual(["consumer-after-downloader", "manifest-coverage", "one-writer"]);
+    expect(stack).toEqual(["consumer-after-downloader", "manifest-coverage", "one-writer", "opaque-resources"]);
     expect(info.policies.filter((p) => p.type === "resource")).toHaveLength(9);
   });
 

@@ -10,3 +10,5 @@ export function builtinCatalog(): CatalogEntry[] {
   validated ??= CatalogSchema.parse(BUILTIN_CATALOG);
   return validated;
 }
+export * from "./file";
+export { filterPaths, matchesPattern } from "./patterns";

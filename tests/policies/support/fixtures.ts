@@ -4,12 +4,14 @@
  * Tests clone one, break exactly one rule, and expect exactly that policy to fail.
  */
 
+import { unknownValue } from "@pulumi/pulumi/runtime/rpc";
 import { builtinCatalog, type CatalogEntry } from "../../../components/core/catalog";
 import {
   cacheEnv,
   cachePaths,
   consumerEnv,
   contractLabels,
+  LABELS,
   MANIFEST_ENV,
   type Role,
   toDockerEnv,
@@ -19,6 +21,7 @@ import { formatMiB } from "../../../components/core/quantity";
 import { type BuiltManifest, buildManifest, selectModels } from "../../../components/core/selection";
 import { computeMemorySizing, type MemorySizing } from "../../../components/core/sizing";
 import type { AnalyzerResourceInput } from "../../../gate/analyzer-client";
+import { AWS, DOCKER, K8S } from "./types";
 
 /** Fixtures are free-form resource JSON that tests take apart and mutate. */
 // biome-ignore lint/suspicious/noExplicitAny: see above.
@@ -28,7 +31,8 @@ export type Resource = AnalyzerResourceInput & { props: Record<string, Json> };
 
 export const CACHE = "models";
 export const PATHS = cachePaths();
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** The engine's unknown sentinel (the SDK's own). */
+export const UNKNOWN: string = unknownValue;
 
 export const urn = (type: string, name: string, parentType?: string): string =>
   `urn:pulumi:test::model-cache::${parentType ? `${parentType}$` : ""}${type}::${name}`;
@@ -64,8 +68,8 @@ export function clone<T>(value: T): T {
 // ---------------------------------------------------------------------------------------------
 // Docker: a labelled volume, a one-shot downloader, a GPU service that depends on it.
 
-export const DOCKER_CONTAINER = "docker:index/container:Container";
-export const DOCKER_VOLUME = "docker:index/volume:Volume";
+export const DOCKER_CONTAINER = DOCKER.container;
+export const DOCKER_VOLUME = DOCKER.volume;
 
 export function dockerStack(set: ModelSet = GPU_SET) {
   const volume: Resource = {
@@ -130,16 +134,7 @@ export function setDockerLabel(r: Resource, label: string, value: string | undef
 // Kubernetes: a labelled claim, a download Job, a GPU Deployment with a read-only verify init
 // container, ordered after the Job.
 
-export const K8S = {
-  deployment: "kubernetes:apps/v1:Deployment",
-  statefulSet: "kubernetes:apps/v1:StatefulSet",
-  daemonSet: "kubernetes:apps/v1:DaemonSet",
-  job: "kubernetes:batch/v1:Job",
-  cronJob: "kubernetes:batch/v1:CronJob",
-  pod: "kubernetes:core/v1:Pod",
-  pvc: "kubernetes:core/v1:PersistentVolumeClaim",
-  pv: "kubernetes:core/v1:PersistentVolume",
-} as const;
+export { K8S };
 
 const NS = "ml";
 export const CLAIM = "models-cache";
@@ -259,8 +254,8 @@ export function setK8sEnv(
 // ECS: an EFS file system labelled as the cache, one task: a non-essential downloader and a GPU
 // server that dependsOn it with SUCCESS.
 
-export const ECS_TASK = "aws:ecs/taskDefinition:TaskDefinition";
-export const EFS = "aws:efs/fileSystem:FileSystem";
+export const ECS_TASK = AWS.taskDefinition;
+export const EFS = AWS.fileSystem;
 
 export function ecsContainers(set: ModelSet = GPU_SET): Json[] {
   const env = (vars: Record<string, string>) => Object.entries(vars).map(([name, value]) => ({ name, value }));
@@ -324,3 +319,77 @@ export function editContainers(task: Resource, edit: (containers: Json[]) => voi
   edit(containers);
   task.props["containerDefinitions"] = JSON.stringify(containers);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes on EFS (the prod shape): the claim binds a static PersistentVolume whose CSI handle
+// names an EFS file system and access point tagged with the cache's name. The engine shows the
+// file system's and access point's outputs (id, dnsName) in AnalyzeStack.
+
+export const FS_ID = "fs-0123456789abcdef0";
+export const AP_ID = "fsap-0123456789abcdef0";
+export const OTHER_FS_ID = "fs-0fedcba9876543210";
+export const EFS_DNS = `${FS_ID}.efs.eu-west-1.amazonaws.com`;
+export const PV_NAME = "models-cache-pv";
+
+export function efsKubernetesStack(set: ModelSet = GPU_SET) {
+  const k = kubernetesStack(set);
+  const tags = { [LABELS.cache]: CACHE, Name: "models" };
+  const fileSystem: Resource = {
+    urn: urn(AWS.fileSystem, "models"),
+    type: AWS.fileSystem,
+    name: "models",
+    props: { id: FS_ID, dnsName: EFS_DNS, encrypted: true, tags },
+  };
+  const accessPoint: Resource = {
+    urn: urn(AWS.accessPoint, "models"),
+    type: AWS.accessPoint,
+    name: "models",
+    props: { id: AP_ID, fileSystemId: FS_ID, rootDirectory: { path: "/models" }, tags },
+    dependencies: [fileSystem.urn],
+  };
+  const pv: Resource = {
+    urn: urn(K8S.pv, "models"),
+    type: K8S.pv,
+    name: "models",
+    props: {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: PV_NAME, labels: labels("cache", undefined) },
+      spec: {
+        capacity: { storage: "50Gi" },
+        accessModes: ["ReadWriteMany"],
+        storageClassName: "",
+        claimRef: { namespace: "ml", name: CLAIM },
+        csi: { driver: "efs.csi.aws.com", volumeHandle: `${FS_ID}::${AP_ID}` },
+      },
+    },
+    dependencies: [fileSystem.urn, accessPoint.urn],
+  };
+  k.pvc.props["spec"].volumeName = PV_NAME;
+  k.pvc.dependencies = [pv.urn];
+  return { ...k, fileSystem, accessPoint, pv, all: [fileSystem, accessPoint, pv, ...k.all] };
+}
+
+/**
+ * A workload written by hand that reaches a volume and breaks the contract three ways at once:
+ * it mounts it read-write, switches the hub on and holds a token. Checked as a consumer, it must
+ * fail consumer-read-only-mount, consumer-offline and consumer-no-hub-credentials.
+ */
+export function intruderPodSpec(volume: Json, mountPath = "/data"): Json {
+  return {
+    containers: [
+      {
+        name: "intruder",
+        image: "python:3.12",
+        env: [
+          { name: "HF_HUB_OFFLINE", value: "0" },
+          { name: "HF_TOKEN", value: "hf_not_a_real_token" },
+        ],
+        volumeMounts: [{ name: "cache", mountPath }],
+      },
+    ],
+    volumes: [{ name: "cache", ...volume }],
+  };
+}
+
+export const INTRUSION = ["consumer-no-hub-credentials", "consumer-offline", "consumer-read-only-mount"];

@@ -3,7 +3,8 @@
  * (gate/analyzer-client.ts), and the helpers the tests assert with.
  */
 import { afterAll, beforeAll, expect } from "vitest";
-import { type AnalyzerResourceInput, type Diagnostic, PolicyPackProcess, reconcileConfig } from "../../../gate/analyzer-client";
+import { type AnalyzerResourceInput, type Diagnostic, PolicyPackProcess } from "../../../gate/analyzer-client";
+import { reconcileConfig } from "../../../gate/policy-config";
 import { POLICY_PACK_DIR } from "../../../gate/policy-run";
 
 export interface PackHandle {

@@ -1,4 +1,4 @@
-/** The twelve policy names the issue fixes (users configure policies by these names), in order. */
+/** The policy names (users configure policies by these names), in order: the contract's twelve, then opaque-resources. */
 export const POLICY_NAMES = [
   "consumer-offline",
   "consumer-read-only-mount",
@@ -12,4 +12,5 @@ export const POLICY_NAMES = [
   "consumer-after-downloader",
   "manifest-coverage",
   "one-writer",
+  "opaque-resources",
 ];
