@@ -4,6 +4,7 @@ import { ANNOTATIONS, CACHE_ENV_KEYS, cachePaths, hubRepoFolder, LABELS, manifes
 import { parseManifest } from "../components/core/manifest";
 import { buildManifest, selectModels } from "../components/core/selection";
 import { computeMemorySizing } from "../components/core/sizing";
+import { deriveStartPeriod } from "../components/core/startup";
 import { httpHealthcheckTest } from "../components/docker/healthcheck";
 import { type MockRunResult, type RegisteredResource, runStackUnderMocks } from "../gate/run-under-mocks";
 import { readStackFile } from "../gate/stack-file";
@@ -18,6 +19,8 @@ const models = selectModels(config.models, builtinCatalog());
 const manifest = buildManifest(models);
 const sizing = computeMemorySizing({ models, device: config.device, headroom: config.headroom, gpuMemoryMiB: config.gpuMemoryMiB });
 const paths = cachePaths(config.mountPath);
+// The stack leaves startPeriodSeconds unset: the period is derived from the catalog's load times.
+const startPeriod = deriveStartPeriod({ models, device: config.device });
 
 let run: MockRunResult;
 const byType = (type: string) => run.resources.filter((r) => r.type === type);
@@ -141,10 +144,11 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
       interval: "10s",
       timeout: "5s",
       retries: 3,
-      startPeriod: `${config.startPeriodSeconds}s`,
+      startPeriod: `${startPeriod.seconds}s`,
     });
     expect(s.props["wait"]).toBe(true);
-    expect(s.props["waitTimeout"]).toBeGreaterThan(config.startPeriodSeconds);
+    expect(config.startPeriodSeconds).toBe(0);
+    expect(s.props["waitTimeout"]).toBeGreaterThan(startPeriod.seconds);
     expect(s.props["mustRun"]).toBe(true);
   });
 

@@ -4,12 +4,20 @@
  * copies core next to the pack for `pulumi policy publish`, rewrites only this file).
  */
 export { canonicalJson, sha256Hex } from "../../components/core/canonical-json";
-export { builtinCatalog, type CatalogEntry } from "../../components/core/catalog";
+export {
+  builtinCatalog,
+  type CatalogEntry,
+  catalogFileFor,
+  mergeCatalog,
+  readCatalogFile,
+} from "../../components/core/catalog";
 export {
   CACHE_ENV_KEYS,
   COMMIT_RE,
   cachePaths,
   DEFAULT_MOUNT_PATH,
+  DEVICES,
+  type Device,
   DOCKER_DEFAULT_DATA_ROOT,
   EFS_CSI_DRIVER,
   EFS_FILE_SYSTEM_ID_RE,
@@ -37,3 +45,4 @@ export {
 export { type Manifest, type ManifestModel, ManifestSchema, manifestDigest, unverifiedFiles } from "../../components/core/manifest";
 export { parseQuantity, quantityToMiB } from "../../components/core/quantity";
 export { computeMemorySizing, DEFAULT_HEADROOM, MAX_HEADROOM, type MemorySizing, SizingError } from "../../components/core/sizing";
+export { STARTUP_HEADROOM, STARTUP_MARGIN_SECONDS, type StartPeriod, startPeriodFor } from "../../components/core/startup";

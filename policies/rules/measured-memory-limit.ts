@@ -4,10 +4,10 @@
  * far above it.
  */
 import { z } from "zod";
-import { builtinCatalog, computeMemorySizing, DEFAULT_HEADROOM, type MemorySizing, SizingError } from "../lib/core";
+import { deviceOf, manifestOf, policyCatalog } from "../lib/consumer-models";
+import { computeMemorySizing, DEFAULT_HEADROOM, type MemorySizing, SizingError } from "../lib/core";
 import { containerWhere, workloadWhere } from "../lib/hints";
-import { type ManifestReading, manifestModelIds, readManifest } from "../lib/manifest";
-import { advisory, defineRule, type Finding, mandatory, previewUnknown, type StackContext } from "../lib/rule";
+import { advisory, defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
 import { UNKNOWN } from "../lib/values";
 import { type ContainerView, servingContainers, type WorkloadView } from "../lib/view";
 
@@ -30,6 +30,10 @@ const config = z.object({
     .min(0)
     .default(0)
     .describe("Host memory of the serving runtime before any model is loaded; 0 uses the sizing module's figure for the device."),
+  catalogFile: z
+    .string()
+    .default("")
+    .describe("The team's catalog file (absolute, or relative to the project); empty reads catalog.yaml there when it exists."),
 });
 
 export const measuredMemoryLimit = defineRule({
@@ -82,7 +86,7 @@ export const measuredMemoryLimit = defineRule({
     if (source.state === "unknown") return [...findings, previewUnknown(`the manifest of ${workloadWhere(view.workload)}`)];
     const device = deviceOf(view, cfg.device);
     if (device === UNKNOWN) return [...findings, previewUnknown(`the GPU request of ${workloadWhere(view.workload)}`)];
-    const sizing = size(source.ids, device, cfg.runtimeOverheadMiB);
+    const sizing = size(source.ids, device, cfg.runtimeOverheadMiB, cfg.catalogFile);
     if (typeof sizing === "string") return [...findings, mandatory(`cannot size ${workloadWhere(view.workload)}: ${sizing}`)];
     // needMiB does not depend on the headroom; limitMiB is what the program would set by default.
     const suggested = sizing.limitMiB;
@@ -118,40 +122,13 @@ function limitOf(view: WorkloadView, cv: ContainerView, servingCount: number): n
   return undefined;
 }
 
-type ManifestSource = { state: "none" } | { state: "unknown" } | { state: "ok"; ids: string[] };
-
-/** The models the consumer serves: its own inline manifest (a verify init container), else its cache's downloader's. */
-function manifestOf(view: WorkloadView, context: StackContext | undefined): ManifestSource {
-  const readings: ManifestReading[] = view.containers.map((cv) => readManifest(cv.container));
-  const own = pick(readings);
-  if (own.state !== "none" || !context) return own;
-  const keys = new Set(view.containers.flatMap((cv) => cv.cacheMounts.flatMap((m) => context.self.cacheOf.get(m.volume) ?? [])));
-  const downloaders = [...keys].flatMap((key) => context.stack.groups.get(key)?.downloaders ?? []);
-  const matching = downloaders.filter((d) => typeof view.manifestLabel !== "string" || d.view.manifestLabel === view.manifestLabel);
-  return pick((matching.length > 0 ? matching : downloaders).map((d) => readManifest(d.cv.container)));
-}
-
-function pick(readings: ManifestReading[]): ManifestSource {
-  for (const r of readings) if (r.state === "ok") return { state: "ok", ids: manifestModelIds(r.json) };
-  if (readings.some((r) => r.state === "unknown")) return { state: "unknown" };
-  return { state: "none" };
-}
-
-function deviceOf(view: WorkloadView, setting: "auto" | "cuda" | "cpu"): "cuda" | "cpu" | typeof UNKNOWN {
-  if (setting !== "auto") return setting;
-  // What the stack sized it for, where it says so; else what it requests.
-  if (view.deviceLabel === "cuda" || view.deviceLabel === "cpu") return view.deviceLabel;
-  const gpus = servingContainers(view).map((cv) => cv.container.gpus);
-  if (gpus.some((g) => g === "all" || (typeof g === "number" && g > 0))) return "cuda";
-  if (gpus.some((g) => g === UNKNOWN)) return UNKNOWN;
-  return "cpu";
-}
-
-function size(ids: string[], device: "cuda" | "cpu", overhead: number): MemorySizing | string {
-  const catalog = new Map(builtinCatalog().map((e) => [e.id, e]));
+function size(ids: string[], device: "cuda" | "cpu", overhead: number, catalogFile: string): MemorySizing | string {
+  const entries = policyCatalog(catalogFile);
+  if (typeof entries === "string") return entries;
+  const catalog = new Map(entries.map((e) => [e.id, e]));
   const missing = ids.filter((id) => !catalog.has(id));
   if (missing.length > 0) {
-    return `${missing.map((id) => `"${id}"`).join(", ")} ${missing.length === 1 ? "is" : "are"} not in the catalog, so nothing measured ${missing.length === 1 ? "its" : "their"} memory; measure and add ${missing.length === 1 ? "it" : "them"} to components/core/catalog`;
+    return `${missing.map((id) => `"${id}"`).join(", ")} ${missing.length === 1 ? "is" : "are"} not in the catalog, so nothing measured ${missing.length === 1 ? "its" : "their"} memory; measure and add ${missing.length === 1 ? "it" : "them"} to the catalog file (model-cache measure)`;
   }
   try {
     return computeMemorySizing({

@@ -62,7 +62,7 @@ describe("npm run check", () => {
         .sort(),
     ).toEqual(["consumer-gpu", "startup-grace"]);
     expect(stdout).toMatch(/\[mandatory\] consumer-gpu {2}\(docker:index\/container:Container models-service\)/);
-    expect(stdout).toMatch(/\[mandatory\] startup-grace .*\n.*less than 600 s/);
+    expect(stdout).toMatch(/\[mandatory\] startup-grace .*\n.*less than the 600 s its models need/);
     expect(stdout).toMatch(/2 mandatory, 0 advisory .* — FAILED/);
   });
 

@@ -239,9 +239,10 @@ describe("startup-grace (Kubernetes)", () => {
     expect(messages(result, "startup-grace").join()).toMatch(/gets 30 s to start/);
   });
 
-  it("only a livenessProbe of 60 s fails", async () => {
+  it("only a livenessProbe of 30 s fails", async () => {
     const s = base();
     delete server(s.deployment).startupProbe;
+    server(s.deployment).livenessProbe.periodSeconds = 10;
     const result = await expectOnly(s.all, "startup-grace");
     expect(messages(result, "startup-grace").join()).toMatch(/livenessProbe would restart it/);
   });

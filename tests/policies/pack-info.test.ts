@@ -41,7 +41,9 @@ describe("GetAnalyzerInfo", () => {
     expect(schemas["measured-memory-limit"]?.["maxHeadroom"]).toMatchObject({ type: "number", default: 1.5, minimum: 1 });
     expect(schemas["measured-memory-limit"]?.["device"]).toMatchObject({ type: "string", default: "auto", enum: ["auto", "cuda", "cpu"] });
     expect(schemas["measured-memory-limit"]?.["runtimeOverheadMiB"]).toMatchObject({ type: "integer", default: 0 });
-    expect(schemas["startup-grace"]?.["minStartPeriodSeconds"]).toMatchObject({ type: "integer", default: 90 });
+    expect(schemas["startup-grace"]?.["minStartPeriodSeconds"]).toMatchObject({ type: "integer", default: 0 });
+    expect(schemas["startup-grace"]?.["fallbackStartPeriodSeconds"]).toMatchObject({ type: "integer", default: 90 });
+    expect(schemas["startup-grace"]?.["catalogFile"]).toMatchObject({ type: "string", default: "" });
     for (const props of Object.values(schemas)) for (const p of Object.values(props ?? {})) expect(p).toHaveProperty("description");
   });
 
@@ -50,8 +52,16 @@ describe("GetAnalyzerInfo", () => {
     const { config, errors } = reconcileConfig(info, { "pinned-models": "advisory", "startup-grace": { minStartPeriodSeconds: 120 } });
     expect(errors).toEqual([]);
     expect(config["pinned-models"]).toEqual({ enforcementLevel: "advisory", properties: {} });
-    expect(config["startup-grace"]).toEqual({ enforcementLevel: "mandatory", properties: { minStartPeriodSeconds: 120 } });
-    expect(config["measured-memory-limit"]?.properties).toEqual({ maxHeadroom: 1.5, device: "auto", runtimeOverheadMiB: 0 });
+    expect(config["startup-grace"]).toEqual({
+      enforcementLevel: "mandatory",
+      properties: { minStartPeriodSeconds: 120, fallbackStartPeriodSeconds: 90, catalogFile: "" },
+    });
+    expect(config["measured-memory-limit"]?.properties).toEqual({
+      maxHeadroom: 1.5,
+      device: "auto",
+      runtimeOverheadMiB: 0,
+      catalogFile: "",
+    });
     expect(reconcileConfig(info, { "startup-grace": { minStartPeriodSeconds: -1 } }).errors.join()).toMatch(
       /minStartPeriodSeconds must be ≥ 0/,
     );
@@ -103,7 +113,7 @@ describe("Configure", () => {
     });
     result = await checkStack(h.pack, s.all);
     expect(result.mandatory).toEqual(["startup-grace"]);
-    expect(messages(result, "startup-grace").join()).toMatch(/less than 120 s/);
+    expect(messages(result, "startup-grace").join()).toMatch(/less than the 120 s its models need \(minStartPeriodSeconds, above/);
     expect(result.advisory).toEqual([]);
     await configure(h.pack, {});
   });
