@@ -2,7 +2,7 @@
  * Range-split downloads (issue 14): one large file over several connections, the faults a single
  * stream survives still survived per range, and a server without Range support served one stream.
  */
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { hubRepoFolder } from "../../components/core/contract.js";
@@ -97,6 +97,22 @@ describe("range-split downloads", () => {
     const result = await download("--timeout", "1", "--min-rate", "1000");
     expect(result.code, result.stderr).toBe(EXIT.ok);
     expect(result.stderr).toContain("below the minimum of 1000 bytes/s");
+    expect((await weightsOnDisk()).equals(fixture.data["model.safetensors"]!)).toBe(true);
+  });
+
+  it("a full-size partial without its state counts for nothing; a state for another size is ignored", async () => {
+    const size = fixture.files["model.safetensors"]!.size;
+    const blobs = join(cache, hubRepoFolder(REPO), "blobs");
+    await mkdir(blobs, { recursive: true });
+    const planted = join(blobs, `${fixture.files["model.safetensors"]!.sha256}.0123456789abcdef.incomplete`);
+    // What a ranged run leaves when its state is lost: the full length, holes and all.
+    await writeFile(planted, Buffer.alloc(size));
+    await writeFile(`${planted}.ranges`, JSON.stringify({ version: 1, size: size + 1, done: [[0, size]] }));
+    const result = await download();
+    expect(result.code, result.stderr).toBe(EXIT.ok);
+    expect(result.stderr).not.toContain("mismatch");
+    const fetched = (rangesOf() as [number, number][]).reduce((sum, [a, b]) => sum + b - a, 0);
+    expect(fetched).toBe(size);
     expect((await weightsOnDisk()).equals(fixture.data["model.safetensors"]!)).toBe(true);
   });
 
