@@ -1,12 +1,12 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { DockerCacheContext } from "./context";
 import { dockerLabels } from "./labels";
 
 export interface ModelCacheVolumeArgs {
-  /** The cache's name (the `model-cache.io/cache` label). */
-  cacheName: string;
-  /** The Docker volume name; defaults to `<project>-<stack>-<cacheName>`. */
-  volumeName?: string;
+  context: DockerCacheContext;
+  /** The Docker volume name. Default: the context's prefix, `<project>-<stack>-<cacheName>`. */
+  volumeName?: pulumi.Input<string>;
 }
 
 /** The models volume: one named Docker volume, labelled as a cache so policies can find it. */
@@ -16,11 +16,12 @@ export class ModelCacheVolume extends pulumi.ComponentResource {
 
   constructor(name: string, args: ModelCacheVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("model-cache:docker:ModelCacheVolume", name, {}, opts);
+    if (args.volumeName === "") throw new Error(`ModelCacheVolume ${name}: volumeName must not be empty; omit it for the default`);
     this.volume = new docker.Volume(
       name,
       {
-        name: args.volumeName ?? `${pulumi.getProject()}-${pulumi.getStack()}-${args.cacheName}`,
-        labels: dockerLabels({ role: "cache", cacheName: args.cacheName }),
+        name: args.volumeName ?? args.context.prefix,
+        labels: dockerLabels({ role: "cache", cacheName: args.context.cacheName }),
       },
       // The cache outlives the stack: `pulumi destroy` leaves it (a re-download of the seed's set is
       // 7.6 GB); Docker reuses a volume of the same name on the next `pulumi up`.

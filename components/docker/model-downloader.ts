@@ -1,107 +1,141 @@
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CACHE_GID, CACHE_UID, type CachePaths, downloaderEnv, HUB_TOKEN_ENV, toDockerEnv } from "../core/contract";
-import type { BuiltManifest } from "../core/selection";
+import { z } from "zod";
+import { CACHE_GID, CACHE_UID, downloaderEnv, HUB_TOKEN_ENV, toDockerEnv } from "../core/contract";
+import type { Manifest } from "../core/manifest";
+import type { DockerCacheContext } from "./context";
 import { dockerLabels } from "./labels";
+import { OneShotContainer } from "./one-shot-container";
 
 /** How many of the downloader's last log lines a failed `pulumi up` shows. */
 export const FAILURE_LOG_LINES = 30;
+/** The slowest link the download's create timeout allows for: 2 MiB/s (about 17 Mbit/s). */
+export const MIN_DOWNLOAD_MIB_PER_SECOND = 2;
+/** Added to every download's timeout: start-up and verifying what the volume already holds. */
+export const BASE_DOWNLOAD_TIMEOUT_SECONDS = 600;
+/** The tag the built downloader image also gets (the container runs it by image id). */
+export const LOCAL_DOWNLOADER_TAG = "model-cache-downloader:local";
 
 export interface ModelDownloaderArgs {
-  cacheName: string;
-  paths: CachePaths;
-  manifest: BuiltManifest;
-  /** The models volume's Docker name (mounted read-write here, and only here). */
+  context: DockerCacheContext;
+  /** The models volume's Docker name (mounted read-write here, and only here), e.g. a `ModelCacheVolume`'s `volumeName`. */
   volumeName: pulumi.Input<string>;
-  /** A prebuilt image reference; when absent the image is built from `downloader/Dockerfile`. */
-  image?: string;
-  hubEndpoint: string;
+  /**
+   * A prebuilt image reference (best a digest, `repo@sha256:…`). Default: built from
+   * `downloader/Dockerfile` on the target engine and run by its image id, so a rebuilt image is
+   * always the one that runs.
+   */
+  image?: pulumi.Input<string>;
+  /** The hub (or a mirror of it) the files come from. */
+  hubEndpoint: pulumi.Input<string>;
+  /** Parallel downloads, 1–64. */
   concurrency: number;
-  /** The hub token: must be a Pulumi secret, and only the downloader ever receives it. */
+  /** The hub token: must be a Pulumi secret, and only the downloader ever receives it. Default: none. */
   hubToken?: pulumi.Output<string>;
+  /** The Docker network mode (e.g. `host` for a hub mirror on the host's loopback). Default: the engine's default network. */
+  networkMode?: pulumi.Input<string>;
+}
+
+const argsSchema = z.object({
+  concurrency: z.number().int().min(1).max(64),
+  image: z.string().min(1, "must not be empty; omit it to build downloader/Dockerfile").optional(),
+});
+
+/** The manifest's known bytes (files without a size count 0). */
+export function manifestBytes(manifest: Manifest): number {
+  let total = 0;
+  for (const model of manifest.models) {
+    if (model.kind === "huggingface") for (const file of model.files) total += file.size ?? 0;
+    else total += model.size ?? 0;
+  }
+  return total;
+}
+
+/** The download's create timeout: the base plus the manifest's bytes at the minimum throughput. */
+export function downloadTimeoutSeconds(manifest: Manifest): number {
+  return BASE_DOWNLOAD_TIMEOUT_SECONDS + Math.ceil(manifestBytes(manifest) / (MIN_DOWNLOAD_MIB_PER_SECOND * 1024 * 1024));
 }
 
 /**
- * The download init step: a one-shot container that runs attached to completion
- * (`mustRun: false`, `attach: true`, `restart: "no"`), writes the verified cache, and exits.
- * A non-zero exit fails the deploy with the container's last log lines.
+ * The download init step: a container run once to completion (`OneShotContainer`) that writes the
+ * verified cache and exits. A non-zero exit (or a timeout) fails `pulumi up` with its last log
+ * lines and leaves nothing in state, so the next `pulumi up` runs it again.
  */
 export class ModelDownloader extends pulumi.ComponentResource {
-  readonly container: docker.Container;
+  readonly container: OneShotContainer;
+  /** The image the downloader runs: the built image's id, or `args.image`. */
   readonly image: pulumi.Output<string>;
-  /**
-   * Resolves to the container id once the download exited 0; rejects (failing `pulumi up`)
-   * with the last log lines otherwise. Consumers take it as an input so they can only be
-   * created after a successful download.
-   */
-  readonly completed: pulumi.Output<string>;
+  /** The container's name, as `docker ps -a` and `docker logs` show it. */
+  readonly containerName: string;
 
   constructor(name: string, args: ModelDownloaderArgs, opts?: pulumi.ComponentResourceOptions) {
     super("model-cache:docker:ModelDownloader", name, {}, opts);
+    const checked = argsSchema.safeParse({ concurrency: args.concurrency, image: typeof args.image === "string" ? args.image : undefined });
+    if (!checked.success) {
+      const issue = checked.error.issues[0]!;
+      throw new Error(`ModelDownloader ${name}: ${issue.path.join(".")} ${issue.message}`);
+    }
+    const { context } = args;
 
-    this.image = args.image
-      ? pulumi.output(args.image)
-      : new docker.Image(
-          `${name}-image`,
-          {
-            imageName: "model-cache-downloader:local",
-            build: {
-              context: repoRoot(),
-              dockerfile: path.join(repoRoot(), "downloader", "Dockerfile"),
+    this.image =
+      args.image !== undefined
+        ? pulumi.output(args.image)
+        : new docker.Image(
+            `${name}-image`,
+            {
+              imageName: LOCAL_DOWNLOADER_TAG,
+              build: {
+                context: repoRoot(),
+                dockerfile: path.join(repoRoot(), "downloader", "Dockerfile"),
+              },
+              skipPush: true,
             },
-            skipPush: true,
-          },
-          { parent: this },
-        ).imageName;
+            { parent: this },
+            // With skipPush the provider sets repoDigest to the built image's id (pulumi-docker
+            // provider/image.go, dockerBuild: `outputs["repoDigest"] = imageInspect.ID`).
+          ).repoDigest;
 
-    const plainEnv = toDockerEnv(
-      downloaderEnv({ paths: args.paths, manifestJson: args.manifest.json, hubEndpoint: args.hubEndpoint, concurrency: args.concurrency }),
-    );
-    const envs: pulumi.Input<pulumi.Input<string>[]> = args.hubToken
-      ? pulumi.secret(args.hubToken.apply((token) => [...plainEnv, `${HUB_TOKEN_ENV}=${token}`]))
+    const plainEnv = pulumi
+      .output(args.hubEndpoint)
+      .apply((hubEndpoint) =>
+        toDockerEnv(downloaderEnv({ paths: context.paths, manifestJson: context.manifest.json, hubEndpoint, concurrency: args.concurrency })),
+      );
+    const envs = args.hubToken
+      ? pulumi.secret(pulumi.all([plainEnv, args.hubToken]).apply(([env, token]) => [...env, `${HUB_TOKEN_ENV}=${token}`]))
       : plainEnv;
+    const timeoutSeconds = downloadTimeoutSeconds(context.manifest.manifest);
+    this.containerName = `${context.prefix}-downloader`;
 
-    this.container = new docker.Container(
+    this.container = new OneShotContainer(
       name,
       {
+        name: this.containerName,
         image: this.image,
         command: ["download"],
         user: `${CACHE_UID}:${CACHE_GID}`,
         envs,
-        volumes: [{ volumeName: args.volumeName, containerPath: args.paths.mountPath, readOnly: false }],
-        labels: dockerLabels({ role: "downloader", cacheName: args.cacheName, manifestDigest: args.manifest.digest }),
+        volumes: [{ volumeName: args.volumeName, containerPath: context.paths.mountPath, readOnly: false }],
+        labels: dockerLabels({ role: "downloader", cacheName: context.cacheName, manifestDigest: context.manifest.digest }),
         mustRun: false,
         attach: true,
-        logs: true,
         restart: "no",
-        rm: false,
+        ...(args.networkMode !== undefined ? { networkMode: args.networkMode } : {}),
+        timeoutSeconds,
+        logLines: FAILURE_LOG_LINES,
+        description: "the model downloader",
+        failureHint:
+          "The model service was not started. Fix the cause above, then run `pulumi up` again: it runs the download again, " +
+          "and files already verified are kept and not downloaded again.",
+        timeoutHint:
+          `The timeout is ${BASE_DOWNLOAD_TIMEOUT_SECONDS}s plus the manifest's ${manifestBytes(context.manifest.manifest)} bytes ` +
+          `at ${MIN_DOWNLOAD_MIB_PER_SECOND} MiB/s; on a slower link, fill the volume once with \`docker run\` (README, troubleshooting).`,
+        ...(context.dockerHost ? { dockerHost: context.dockerHost } : {}),
       },
-      { parent: this },
+      { parent: this, ...(args.hubToken ? { additionalSecretOutputs: ["envs"] } : {}) },
     );
-
-    this.completed = pulumi
-      .all([this.container.id, this.container.exitCode, this.container.containerLogs])
-      .apply(([id, exitCode, logs]) => {
-        if (exitCode !== 0) {
-          throw new Error(downloaderFailureMessage(exitCode, logs));
-        }
-        return id;
-      });
-
-    this.registerOutputs({ image: this.image, completed: this.completed });
+    this.registerOutputs({ image: this.image, containerName: this.containerName });
   }
-}
-
-export function downloaderFailureMessage(exitCode: number | undefined, logs: string | undefined): string {
-  const lines = (logs ?? "").split(/\r?\n/).filter((line) => line.trim() !== "");
-  const tail = lines.slice(-FAILURE_LOG_LINES);
-  return [
-    `the model downloader exited with code ${exitCode ?? "unknown"}; the model service was not started.`,
-    tail.length > 0 ? `Its last ${tail.length} log lines:` : "It printed nothing.",
-    ...tail.map((line) => `  | ${line}`),
-    "Fix the cause above, then run `pulumi up` again: files already verified are kept and not downloaded again.",
-  ].join("\n");
 }
 
 function repoRoot(): string {

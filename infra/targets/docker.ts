@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { ModelCacheVolume, ModelDownloader, ModelService } from "../../components/docker/index";
+import { dockerCacheContext, ModelCacheVolume, ModelDownloader, ModelService } from "../../components/docker/index";
 import { ConfigError } from "../config";
 import type { StackPlan } from "../plan";
 
@@ -18,33 +18,32 @@ export function deployDocker(plan: StackPlan, hubToken?: pulumi.Output<string>):
         "set it to 1, or use target kubernetes for replicas",
     );
   }
-  const volume = new ModelCacheVolume(config.cacheName, { cacheName: config.cacheName });
+  const context = dockerCacheContext({ cacheName: config.cacheName, paths: plan.paths, manifest: plan.manifest });
+  const volume = new ModelCacheVolume(config.cacheName, { context });
   const downloader = new ModelDownloader(`${config.cacheName}-downloader`, {
-    cacheName: config.cacheName,
-    paths: plan.paths,
-    manifest: plan.manifest,
+    context,
     volumeName: volume.volumeName,
     ...(config.downloaderImage ? { image: config.downloaderImage } : {}),
     hubEndpoint: config.hubEndpoint,
     concurrency: config.downloadConcurrency,
     ...(hubToken ? { hubToken } : {}),
   });
-  const service = new ModelService(`${config.cacheName}-service`, {
-    cacheName: config.cacheName,
-    manifestDigest: plan.manifest.digest,
-    paths: plan.paths,
-    volumeName: volume.volumeName,
-    image: config.serviceImage,
-    args: plan.serviceArgs,
-    env: plan.serviceEnv,
-    sizing: plan.sizing,
-    containerPort: config.servicePort,
-    hostPort: config.hostPort,
-    startPeriodSeconds: plan.startPeriod.seconds,
-    healthPath: config.healthPath,
-    ...(config.serviceHealthcheck.length > 0 ? { healthcheck: config.serviceHealthcheck } : {}),
-    downloaderCompleted: downloader.completed,
-    dependsOn: [downloader.container],
-  });
+  const service = new ModelService(
+    `${config.cacheName}-service`,
+    {
+      context,
+      volumeName: volume.volumeName,
+      image: config.serviceImage,
+      args: plan.serviceArgs,
+      env: plan.serviceEnv,
+      sizing: plan.sizing,
+      containerPort: config.servicePort,
+      hostPort: config.hostPort,
+      startPeriodSeconds: plan.startPeriod.seconds,
+      healthPath: config.healthPath,
+      ...(config.serviceHealthcheck.length > 0 ? { healthcheck: config.serviceHealthcheck } : {}),
+    },
+    { dependsOn: [downloader] },
+  );
   return { volumeName: volume.volumeName, serviceUrl: service.url, downloaderImage: downloader.image };
 }

@@ -82,7 +82,7 @@ describe("downloader/Dockerfile", () => {
     const text = await readFile(join(REPO_ROOT, "downloader", "Dockerfile"), "utf8");
     const lines = text.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
     const froms = lines.filter((l) => l.startsWith("FROM "));
-    expect(froms).toEqual(["FROM node:20-bookworm-slim AS build", "FROM node:20-bookworm-slim"]);
+    expect(froms).toEqual(["FROM node:24-bookworm-slim AS build", "FROM node:24-bookworm-slim"]);
     const final = lines.slice(lines.lastIndexOf(froms[1]!)).join("\n");
     expect(final).toContain(`USER ${CACHE_UID}:${CACHE_GID}`);
     expect(final).toContain('ENTRYPOINT ["model-cache"]');
@@ -92,7 +92,8 @@ describe("downloader/Dockerfile", () => {
     expect(final).not.toContain("node_modules");
     expect(final).not.toMatch(/npm (ci|install)/);
     expect(text).toContain("npm run build:downloader");
-    const ignore = await readFile(join(REPO_ROOT, "downloader", "Dockerfile.dockerignore"), "utf8");
+    // The root .dockerignore: the one every builder reads (BuildKit, the classic builder, Pulumi's Image).
+    const ignore = await readFile(join(REPO_ROOT, ".dockerignore"), "utf8");
     expect(ignore).toContain("!downloader/");
     expect(ignore).toContain("!components/core/");
   });
