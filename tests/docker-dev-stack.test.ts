@@ -1,11 +1,21 @@
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { builtinCatalog } from "../components/core/catalog/index";
-import { ANNOTATIONS, CACHE_ENV_KEYS, cachePaths, hubRepoFolder, LABELS, manifestLabelValue } from "../components/core/contract";
+import {
+  ANNOTATIONS,
+  CACHE_ENV_KEYS,
+  cachePaths,
+  DOCKER_ONE_SHOT_TYPE,
+  hubRepoFolder,
+  LABELS,
+  manifestLabelValue,
+} from "../components/core/contract";
 import { parseManifest } from "../components/core/manifest";
 import { buildManifest, selectModels } from "../components/core/selection";
 import { computeMemorySizing } from "../components/core/sizing";
 import { deriveStartPeriod } from "../components/core/startup";
-import { httpHealthcheckTest } from "../components/docker/healthcheck";
+import { goDuration, httpHealthcheckTest } from "../components/docker/healthcheck";
+import { BASE_DOWNLOAD_TIMEOUT_SECONDS, MIN_DOWNLOAD_MIB_PER_SECOND, manifestBytes } from "../components/docker/model-downloader";
 import { type MockRunResult, type RegisteredResource, runStackUnderMocks } from "../gate/run-under-mocks";
 import { readStackFile } from "../gate/stack-file";
 import { parseStackConfig } from "../infra/config";
@@ -34,8 +44,17 @@ const labelsOf = (r: RegisteredResource) =>
 const envOf = (r: RegisteredResource) =>
   Object.fromEntries(((r.props["envs"] ?? []) as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 
+/** The resource options each registration was given (the mock runner records the inputs only). */
+const optionsOf = new Map<string, pulumi.ResourceOptions>();
+
 beforeAll(async () => {
-  run = await runStackUnderMocks("dev", () => runProgram() as unknown as Record<string, unknown>);
+  run = await runStackUnderMocks("dev", () => {
+    pulumi.runtime.registerStackTransformation((args) => {
+      optionsOf.set(`${args.type}::${args.name}`, args.opts);
+      return undefined;
+    });
+    return runProgram() as unknown as Record<string, unknown>;
+  });
 });
 
 describe("the dev stack as written in Pulumi.dev.yaml", () => {
@@ -54,13 +73,15 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
         "model-cache:docker:ModelService",
         "docker:index/volume:Volume",
         "docker:index/image:Image",
+        DOCKER_ONE_SHOT_TYPE,
         "docker:index/container:Container",
-        "docker:index/container:Container",
+        "pulumi-nodejs:dynamic/docker:HealthyContainer",
       ].sort(),
     );
     const componentOf = (type: string) => one(type).urn;
     expect(one("docker:index/volume:Volume").parent).toBe(componentOf("model-cache:docker:ModelCacheVolume"));
-    expect(one("docker:index/container:Container", "downloader").parent).toBe(componentOf("model-cache:docker:ModelDownloader"));
+    expect(one(DOCKER_ONE_SHOT_TYPE, "downloader").parent).toBe(componentOf("model-cache:docker:ModelDownloader"));
+    expect(one("pulumi-nodejs:dynamic/docker:HealthyContainer").parent).toBe(componentOf("model-cache:docker:ModelService"));
     expect(one("docker:index/image:Image").parent).toBe(componentOf("model-cache:docker:ModelDownloader"));
     expect(one("docker:index/container:Container", "service").parent).toBe(componentOf("model-cache:docker:ModelService"));
   });
@@ -79,9 +100,22 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
     expect(build["dockerfile"]).toMatch(/\/downloader\/Dockerfile$/);
   });
 
-  it("runs the downloader once, attached, to completion, read-write, with the manifest and the cache env", () => {
-    const d = one("docker:index/container:Container", "downloader");
-    expect(d.props).toMatchObject({ mustRun: false, attach: true, logs: true, restart: "no", image: "model-cache-downloader:local" });
+  it("runs the downloader once, to completion, read-write, with the manifest and the cache env, from the built image's id", () => {
+    const d = one(DOCKER_ONE_SHOT_TYPE, "downloader");
+    // The mocks report the Image's repoDigest; with skipPush the provider sets it to the image id.
+    const image = one("docker:index/image:Image");
+    expect(d.props).toMatchObject({
+      mustRun: false,
+      attach: true,
+      restart: "no",
+      image: `${image.props["imageName"]}@sha256:${"0".repeat(64)}`,
+    });
+    expect(d.props["name"]).toBe(`model-cache-dev-${config.cacheName}-downloader`);
+    // The create timeout follows the manifest's size at the documented minimum throughput.
+    expect(d.props["timeoutSeconds"]).toBe(
+      BASE_DOWNLOAD_TIMEOUT_SECONDS + Math.ceil(manifestBytes(manifest.manifest) / (MIN_DOWNLOAD_MIB_PER_SECOND * 1024 * 1024)),
+    );
+    expect(manifestBytes(manifest.manifest)).toBeGreaterThan(90e6);
     expect(d.props["command"]).toEqual(["download"]);
     expect(d.props["user"]).toBe("1000:1000");
     expect(d.props["volumes"]).toEqual([
@@ -103,7 +137,7 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
   });
 
   it("starts the service after the downloader, read-only, offline, without credentials, as non-root, with the measured limit", () => {
-    const d = one("docker:index/container:Container", "downloader");
+    const d = one(DOCKER_ONE_SHOT_TYPE, "downloader");
     const s = one("docker:index/container:Container", "service");
     expect(s.dependencies).toContain(d.urn);
     expect(s.props["volumes"]).toEqual([
@@ -139,17 +173,26 @@ describe("the dev stack as written in Pulumi.dev.yaml", () => {
       String(config.servicePort),
     ]);
     expect(s.props["ports"]).toEqual([{ internal: config.servicePort, external: config.hostPort }]);
+    // Spelled as the provider reads them back (Go durations): 90 s is "1m30s", not "90s".
     expect(s.props["healthcheck"]).toEqual({
       tests: httpHealthcheckTest(config.servicePort, config.healthPath),
       interval: "10s",
       timeout: "5s",
       retries: 3,
-      startPeriod: `${startPeriod.seconds}s`,
+      startPeriod: goDuration(startPeriod.seconds),
     });
-    expect(s.props["wait"]).toBe(true);
     expect(config.startPeriodSeconds).toBe(0);
-    expect(s.props["waitTimeout"]).toBeGreaterThan(startPeriod.seconds);
+    // The provider's wait polls only for healthy and says nothing; HealthyContainer waits instead.
+    expect(s.props["wait"]).toBeUndefined();
     expect(s.props["mustRun"]).toBe(true);
+    // The provider's Update ignores the healthcheck: a changed one replaces the container.
+    expect(optionsOf.get(`docker:index/container:Container::${s.name}`)).toMatchObject({
+      replaceOnChanges: ["healthcheck"],
+      deleteBeforeReplace: true,
+    });
+    const gate = one("pulumi-nodejs:dynamic/docker:HealthyContainer");
+    expect(gate.props["containerId"]).toBe(`${config.cacheName}-service-id`);
+    expect(gate.props["timeoutSeconds"]).toBeGreaterThan(startPeriod.seconds);
   });
 
   it("exports the sizing breakdown and the manifest digest", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LABELS } from "../components/core/contract";
+import { DOCKER_ONE_SHOT_TYPE, LABELS } from "../components/core/contract";
 import { runStackUnderMocks } from "../gate/run-under-mocks";
 import { runProgram } from "../infra/program";
 
@@ -13,9 +13,9 @@ const run = (secret: boolean) =>
 describe("the hub token", () => {
   it("reaches the downloader only, as a secret", async () => {
     const { resources } = await run(true);
-    const containers = resources.filter((r) => r.type === "docker:index/container:Container");
+    const containers = resources.filter((r) => r.type === "docker:index/container:Container" || r.type === DOCKER_ONE_SHOT_TYPE);
     const role = (r: (typeof containers)[number]) =>
-      ((r.props["labels"] as { label: string; value: string }[]).find((l) => l.label === LABELS.role) ?? {}).value;
+      (r.props["labels"] as { label: string; value: string }[]).find((l) => l.label === LABELS.role)?.value;
     const downloader = containers.find((r) => role(r) === "downloader")!;
     const service = containers.find((r) => role(r) === "service")!;
     expect(downloader.props["envs"]).toContain(`HF_TOKEN=${TOKEN}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LABELS } from "../components/core/contract";
+import { DOCKER_ONE_SHOT_TYPE, LABELS } from "../components/core/contract";
 import { type RegisteredResource, runStackUnderMocks } from "../gate/run-under-mocks";
 import { readStackFile } from "../gate/stack-file";
 import { parseStackConfig } from "../infra/config";
@@ -10,7 +10,7 @@ const program = () => runProgram() as unknown as Record<string, unknown>;
 const role = (r: RegisteredResource) =>
   ((r.props["labels"] as { label: string; value: string }[]) ?? []).find((l) => l.label === LABELS.role)?.value;
 const container = (resources: RegisteredResource[], wanted: string) =>
-  resources.find((r) => r.type === "docker:index/container:Container" && role(r) === wanted)!;
+  resources.find((r) => (r.type === "docker:index/container:Container" || r.type === DOCKER_ONE_SHOT_TYPE) && role(r) === wanted)!;
 
 describe("docker target variants", () => {
   it("uses a configured downloader image instead of building one", async () => {

@@ -90,6 +90,11 @@ export const DOCKER_DEFAULT_DATA_ROOT = "/var/lib/docker";
 
 /** The environment variable that hands the manifest JSON to the downloader. */
 export const MANIFEST_ENV = "MODEL_CACHE_MANIFEST";
+/**
+ * The Pulumi type of the Docker target's download step: a container run once to completion
+ * (components/docker/one-shot-container.ts), with docker.Container's input names.
+ */
+export const DOCKER_ONE_SHOT_TYPE = "pulumi-nodejs:dynamic/docker:OneShotContainer";
 /** How many files the downloader fetches in parallel. */
 export const CONCURRENCY_ENV = "MODEL_CACHE_CONCURRENCY";
 /** The variable the downloader (only) gets its hub token in. */

@@ -30,7 +30,9 @@ interface HealthState {
 }
 
 function failure(inputs: HealthyContainerInputs, what: string, health: HealthState | undefined, lines: string[]): Error {
-  const checks = (health?.Log ?? []).slice(-3).map((check) => `  | exit ${check.ExitCode}: ${check.Output.trim().split("\n").slice(-3).join(" / ")}`);
+  const checks = (health?.Log ?? [])
+    .slice(-3)
+    .map((check) => `  | exit ${check.ExitCode}: ${check.Output.trim().split("\n").slice(-3).join(" / ")}`);
   return new Error(
     [
       `container ${inputs.containerName} ${what}.`,
@@ -52,10 +54,8 @@ export async function waitHealthy(inputs: HealthyContainerInputs): Promise<{ id:
     if (!state.Health) {
       throw new Error(`container ${inputs.containerName} has no healthcheck: nothing tells when it is ready; give it one`);
     }
-    if (state.Health.Status === "healthy") return { id: inputs.containerId, outs: inputs };
-    if (state.Health.Status === "unhealthy") {
-      throw failure(inputs, "is unhealthy", state.Health, await tailLogs(container, inputs.logLines));
-    }
+    if (state.Running && !state.Restarting && state.Health.Status === "healthy") return { id: inputs.containerId, outs: inputs };
+    // Exited (or restarting after an exit) before unhealthy: the engine marks such a container unhealthy too.
     if (!state.Running || state.Restarting || info.RestartCount > 0) {
       throw failure(
         inputs,
@@ -63,6 +63,9 @@ export async function waitHealthy(inputs: HealthyContainerInputs): Promise<{ id:
         state.Health,
         await tailLogs(container, inputs.logLines),
       );
+    }
+    if (state.Health.Status === "unhealthy") {
+      throw failure(inputs, "is unhealthy", state.Health, await tailLogs(container, inputs.logLines));
     }
     if (Date.now() > deadline) {
       throw failure(inputs, `was not healthy within ${inputs.timeoutSeconds}s`, state.Health, await tailLogs(container, inputs.logLines));
@@ -83,7 +86,11 @@ export const healthyProvider: pulumi.dynamic.ResourceProvider = {
 
 /** The service's "it is up" step; see the module comment. */
 export class HealthyContainer extends pulumi.dynamic.Resource {
-  constructor(name: string, args: { [K in keyof HealthyContainerInputs]: pulumi.Input<HealthyContainerInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    args: { [K in keyof HealthyContainerInputs]: pulumi.Input<HealthyContainerInputs[K]> },
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     if (typeof args.timeoutSeconds === "number" && !(Number.isInteger(args.timeoutSeconds) && args.timeoutSeconds > 0)) {
       throw new Error(`HealthyContainer ${name}: timeoutSeconds must be a positive integer (got ${args.timeoutSeconds})`);
     }

@@ -99,7 +99,9 @@ export class ModelDownloader extends pulumi.ComponentResource {
     const plainEnv = pulumi
       .output(args.hubEndpoint)
       .apply((hubEndpoint) =>
-        toDockerEnv(downloaderEnv({ paths: context.paths, manifestJson: context.manifest.json, hubEndpoint, concurrency: args.concurrency })),
+        toDockerEnv(
+          downloaderEnv({ paths: context.paths, manifestJson: context.manifest.json, hubEndpoint, concurrency: args.concurrency }),
+        ),
       );
     const envs = args.hubToken
       ? pulumi.secret(pulumi.all([plainEnv, args.hubToken]).apply(([env, token]) => [...env, `${HUB_TOKEN_ENV}=${token}`]))

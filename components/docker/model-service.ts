@@ -66,7 +66,9 @@ export class ModelService extends pulumi.ComponentResource {
     const checked = argsSchema.safeParse(args);
     if (!checked.success) {
       const issue = checked.error.issues[0]!;
-      throw new Error(`ModelService ${name}: ${issue.path.join(".")} ${issue.message} (got ${JSON.stringify(args[issue.path[0] as keyof ModelServiceArgs])})`);
+      throw new Error(
+        `ModelService ${name}: ${issue.path.join(".")} ${issue.message} (got ${JSON.stringify(args[issue.path[0] as keyof ModelServiceArgs])})`,
+      );
     }
     const { context } = args;
     const healthTest = args.healthcheck?.length ? args.healthcheck : httpHealthcheckTest(args.containerPort, args.healthPath);

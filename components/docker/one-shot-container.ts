@@ -11,11 +11,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { DOCKER_ONE_SHOT_TYPE } from "../core/contract";
 import { connectEngine, isNotFound, removeContainer, tailLogs } from "./engine";
 
-/** The Pulumi type token: `pulumi-nodejs:dynamic/<module>:<type>`. */
-export const ONE_SHOT_MODULE = "docker";
-export const ONE_SHOT_TYPE = "OneShotContainer";
+/** The Pulumi type token, `pulumi-nodejs:dynamic/<module>:<type>`, is the contract's (the pack reads it). */
+const [, ONE_SHOT_MODULE, ONE_SHOT_TYPE] = /^pulumi-nodejs:dynamic\/([^:]+):(.+)$/.exec(DOCKER_ONE_SHOT_TYPE) as unknown as [
+  string,
+  string,
+  string,
+];
 
 export interface OneShotContainerInputs {
   /** The container's name, as `docker ps -a` and `docker logs` show it. */

@@ -2,13 +2,15 @@
  * The Docker family: containers (`docker:index/container:Container`) and Swarm services
  * (`docker:index/service:Service`) → Workloads; named volumes (`docker:index/volume:Volume`) → storage.
  */
-import { LABELS } from "./core";
+import { DOCKER_ONE_SHOT_TYPE, LABELS } from "./core";
 import type { FamilyResource, StorageResource } from "./family";
 import { type StorageRef, storageKey } from "./storage";
 import { at, bool, isObj, list, num, readOnlyOf, str, UNKNOWN, type Unknown, type Value } from "./values";
 import type { Container, EnvVar, Mount, StartupGrace, Volume, VolumeKind, Workload } from "./workload";
 
 export const DOCKER_CONTAINER = "docker:index/container:Container";
+/** The program's one-shot download step: a dynamic resource with docker.Container's input names, read as one. */
+export const DOCKER_ONE_SHOT = DOCKER_ONE_SHOT_TYPE;
 export const DOCKER_SERVICE = "docker:index/service:Service";
 export const DOCKER_VOLUME = "docker:index/volume:Volume";
 
@@ -26,7 +28,7 @@ export function dockerLabels(value: Value | undefined): Record<string, string> |
 }
 
 export function readDockerWorkloads(r: FamilyResource): Workload[] {
-  if (r.type === DOCKER_CONTAINER) return [readDockerContainer(r)];
+  if (r.type === DOCKER_CONTAINER || r.type === DOCKER_ONE_SHOT) return [readDockerContainer(r)];
   if (r.type === DOCKER_SERVICE) return [readDockerService(r)];
   return [];
 }

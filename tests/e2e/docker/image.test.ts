@@ -32,7 +32,9 @@ describe("downloader/Dockerfile", () => {
     expect(build.dockerfile).toBe(DOWNLOADER_DOCKERFILE);
     const context = buildContext(build.context, build.dockerfile);
     // Only what the build uses: no node_modules, dist, tests, .git, docs.
-    expect(context.files.filter((f) => !/^(package\.json|package-lock\.json|\.dockerignore|components\/core\/|downloader\/)/.test(f))).toEqual([]);
+    expect(
+      context.files.filter((f) => !/^(package\.json|package-lock\.json|\.dockerignore|components\/core\/|downloader\/)/.test(f)),
+    ).toEqual([]);
     expect(context.files).toContain("downloader/Dockerfile");
 
     const built = await buildImage(docker, image.props, { networkMode: "host" });
@@ -48,10 +50,14 @@ describe("downloader/Dockerfile", () => {
   });
 
   it("builds with plain `docker build -f downloader/Dockerfile .` (the classic builder), sending only the .dockerignore'd context", async () => {
-    const result = await run("docker", ["build", "--network", "host", "-t", "model-cache-downloader:plain", "-f", "downloader/Dockerfile", "."], {
-      DOCKER_HOST: inject("dockerHost"),
-      DOCKER_BUILDKIT: "0",
-    });
+    const result = await run(
+      "docker",
+      ["build", "--network", "host", "-t", "model-cache-downloader:plain", "-f", "downloader/Dockerfile", "."],
+      {
+        DOCKER_HOST: inject("dockerHost"),
+        DOCKER_BUILDKIT: "0",
+      },
+    );
     expect(result.code, result.out).toBe(0);
     const sent = /Sending build context to Docker daemon\s+([\d.]+)([kMG]?B)/.exec(result.out);
     expect(sent, result.out).not.toBeNull();

@@ -1,5 +1,5 @@
 // The stand-in model server (see Dockerfile). Fails fast, like TEI, when the snapshot is unreadable.
-"use strict";
+
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const http = require("node:http");

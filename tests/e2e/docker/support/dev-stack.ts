@@ -23,7 +23,8 @@ export function publishDevModels(hub: FakeHub): DevModelFiles {
   const catalog = builtinCatalog().map((entry) => {
     if (entry.kind !== "huggingface" || !devConfig.models.some((ref) => ref.split("@")[0] === entry.id)) return entry;
     const files = entry.files.map((file) => {
-      const content = file.size !== undefined && file.size > 1024 * 1024 ? bytes(2 * 1024 * 1024, file.path) : Buffer.from(`${entry.id} ${file.path}\n`);
+      const content =
+        file.size !== undefined && file.size > 1024 * 1024 ? bytes(2 * 1024 * 1024, file.path) : Buffer.from(`${entry.id} ${file.path}\n`);
       const d = digestsOf(content);
       data.set(`${entry.repo}/${file.path}`, content);
       return { path: file.path, size: d.size, gitSha1: d.gitSha1, ...(file.sha256 ? { sha256: d.sha256 } : {}) };

@@ -40,7 +40,9 @@ export async function startEngine(): Promise<TestEngine> {
   );
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const docker = new Docker({ socketPath: socket });
-  const stop = async () => {
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= halt());
+  const halt = async () => {
     if (child.exitCode === null) {
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);

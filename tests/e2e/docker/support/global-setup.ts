@@ -24,5 +24,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     throw err;
   }
   project.provide("dockerHost", engine.host);
-  return () => engine.stop();
+  // An interrupted run (Ctrl-C, a CI timeout) stops the engine too.
+  const onSignal = (signal: NodeJS.Signals) => {
+    void engine.stop().finally(() => process.kill(process.pid, signal));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return async () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    await engine.stop();
+  };
 }

@@ -34,7 +34,7 @@ function nodeBinary(): string {
 
 /** npm as the official image ships it: the npm package next to the system's node, or the one on PATH. */
 function npmDir(): string {
-  const npmCli = execFileSync("bash", ["-c", "readlink -f \"$(command -v npm)\""], { encoding: "utf8" }).trim();
+  const npmCli = execFileSync("bash", ["-c", 'readlink -f "$(command -v npm)"'], { encoding: "utf8" }).trim();
   return path.resolve(path.dirname(npmCli), "..");
 }
 
@@ -51,7 +51,9 @@ export async function ensureBaseImage(docker: Dockerode): Promise<BaseImage> {
   const major = /^node:(\d+)/.exec(tag)?.[1];
   const nodeMajor = process.versions.node.split(".")[0];
   if (major !== nodeMajor) {
-    throw new Error(`downloader/Dockerfile builds on ${tag} but this machine runs Node ${process.versions.node}: the image follows the project's Node`);
+    throw new Error(
+      `downloader/Dockerfile builds on ${tag} but this machine runs Node ${process.versions.node}: the image follows the project's Node`,
+    );
   }
   const started = Date.now();
   const before = fs.existsSync(toolsDir()) ? new Set(fs.readdirSync(toolsDir())) : new Set<string>();
@@ -78,11 +80,14 @@ export async function ensureBaseImage(docker: Dockerode): Promise<BaseImage> {
 /** Builds a directory with BuildKit through the engine API; returns the image id. */
 export async function buildDir(docker: Dockerode, dir: string, tag: string): Promise<string> {
   const files = fs.readdirSync(dir);
-  const stream = await docker.buildImage(tar.c({ cwd: dir, portable: true }, files) as unknown as NodeJS.ReadableStream, {
-    t: tag,
-    version: "2",
-    networkmode: "host",
-  } as Dockerode.ImageBuildOptions);
+  const stream = await docker.buildImage(
+    tar.c({ cwd: dir, portable: true }, files) as unknown as NodeJS.ReadableStream,
+    {
+      t: tag,
+      version: "2",
+      networkmode: "host",
+    } as Dockerode.ImageBuildOptions,
+  );
   const errors: string[] = [];
   await new Promise((resolve, reject) =>
     docker.modem.followProgress(

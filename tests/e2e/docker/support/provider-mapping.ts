@@ -61,7 +61,10 @@ function labelMap(value: unknown): Record<string, string> {
  * L656-684); the Dockerfile and the ignore file kept (`TrimBuildFilesFromExcludes`); owner 0:0.
  * Returns the relative paths sent and a tar stream of them.
  */
-export function buildContext(contextDir: string, dockerfile: string): { files: string[]; relDockerfile: string; stream: NodeJS.ReadableStream } {
+export function buildContext(
+  contextDir: string,
+  dockerfile: string,
+): { files: string[]; relDockerfile: string; stream: NodeJS.ReadableStream } {
   const candidates = [`${dockerfile}.dockerignore`, path.join(contextDir, ".dockerignore")];
   const ignoreFile = candidates.find((p) => fs.existsSync(p));
   const patterns = ignoreFile ? fs.readFileSync(ignoreFile, "utf8") : "";
@@ -151,7 +154,7 @@ export function containerCreateBody(props: Props, overrides: EngineOverrides): D
   for (const p of (props["ports"] ?? []) as { internal: number; external?: number; ip?: string; protocol?: string }[]) {
     const key = `${p.internal}/${p.protocol ?? "tcp"}`;
     exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: p.ip ?? "0.0.0.0", HostPort: p.external === undefined ? "" : String(p.external) });
+    bindings[key] = [...(bindings[key] ?? []), { HostIp: p.ip ?? "0.0.0.0", HostPort: p.external === undefined ? "" : String(p.external) }];
   }
   // L125-133 + structures.go `volumeSetToDockerVolumes` (L289-329): `<volume>:<path>:ro|rw` binds.
   const binds: string[] = [];
@@ -161,7 +164,9 @@ export function containerCreateBody(props: Props, overrides: EngineOverrides): D
     binds.push(`${v.volumeName}:${v.containerPath}:${v.readOnly ? "ro" : "rw"}`);
   }
   // L139-164: durations through Go's time.ParseDuration.
-  const hc = props["healthcheck"] as { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number } | undefined;
+  const hc = props["healthcheck"] as
+    | { tests: string[]; interval?: string; timeout?: string; startPeriod?: string; retries?: number }
+    | undefined;
   const healthcheck = hc
     ? {
         Test: hc.tests,
@@ -214,7 +219,9 @@ export async function createContainer(docker: Dockerode, props: Props, overrides
  */
 export async function readHealthcheck(docker: Dockerode, id: string): Promise<Props | undefined> {
   const info = await docker.getContainer(id).inspect();
-  const hc = info.Config.Healthcheck as { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number } | undefined;
+  const hc = info.Config.Healthcheck as
+    | { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number }
+    | undefined;
   if (!hc) return undefined;
   return {
     tests: hc.Test,

@@ -69,9 +69,10 @@ async function main(): Promise<void> {
   async function step(args: MockResourceArgs): Promise<MockResourceResult> {
     if (!args.custom) return { id: undefined, state: {} };
     const key = `${args.type}::${args.name}`;
-    const inputs = args.type.startsWith("pulumi-nodejs:dynamic/") && args.type.endsWith(":OneShotContainer")
-      ? { ...(args.inputs as Props), networkMode: overrides.networkMode }
-      : (args.inputs as Props);
+    const inputs =
+      args.type.startsWith("pulumi-nodejs:dynamic/") && args.type.endsWith(":OneShotContainer")
+        ? { ...(args.inputs as Props), networkMode: overrides.networkMode }
+        : (args.inputs as Props);
     const prev = state[key];
     if (prev) {
       const why = await diff(prev, inputs);
@@ -125,7 +126,8 @@ async function main(): Promise<void> {
     if (prev.type === "docker:index/container:Container" && inputs["healthcheck"]) {
       const read = await readHealthcheck(docker, prev.id);
       for (const [k, v] of Object.entries(inputs["healthcheck"] as Props)) {
-        if (JSON.stringify(read?.[k]) !== JSON.stringify(v)) why.push(`healthcheck.${k}: ${JSON.stringify(v)} reads back as ${JSON.stringify(read?.[k])}`);
+        if (JSON.stringify(read?.[k]) !== JSON.stringify(v))
+          why.push(`healthcheck.${k}: ${JSON.stringify(v)} reads back as ${JSON.stringify(read?.[k])}`);
       }
     }
     return why;
@@ -139,23 +141,34 @@ async function main(): Promise<void> {
   const stack = readStackFile("dev");
   pulumi.runtime.setAllConfig({ ...stack.config, ...request.config, "docker:host": request.dockerHost }, []);
   await pulumi.runtime.setMocks({ newResource: step, call: (a) => a.inputs }, stack.project, stack.stack, false);
-  const failures: unknown[] = [];
-  process.on("unhandledRejection", (reason) => failures.push(reason));
+  // As under the real language host, a failed registration surfaces as an unhandled rejection; the
+  // outputs that depend on it then never resolve, so wait for either.
+  let onFailure: (reason: unknown) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => {
+    onFailure = reject;
+  });
+  failed.catch(() => undefined);
+  process.on("unhandledRejection", (reason) => onFailure(reason));
+  const keepAlive = setInterval(() => undefined, 1000);
   try {
-    const outputs = await pulumi.runtime.runInPulumiStack(async () => {
-      const loaded = loadStackConfig();
-      const out = deployDocker(planStack(loaded.config, catalog), loaded.hubToken);
-      return { serviceUrl: out.serviceUrl, downloaderImage: out.downloaderImage, volumeName: out.volumeName };
-    });
-    await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    const outputs = await Promise.race([
+      pulumi.runtime.runInPulumiStack(async () => {
+        const loaded = loadStackConfig();
+        const out = deployDocker(planStack(loaded.config, catalog), loaded.hubToken);
+        return { serviceUrl: out.serviceUrl, downloaderImage: out.downloaderImage, volumeName: out.volumeName };
+      }),
+      failed,
+    ]);
     const resolved: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(outputs ?? {})) resolved[k] = await new Promise((r) => (v as pulumi.Output<unknown>).apply(r));
-    await new Promise((r) => setTimeout(r, 50));
-    if (failures.length > 0) throw failures[0];
+    for (const [k, v] of Object.entries(outputs ?? {})) {
+      resolved[k] = pulumi.Output.isInstance(v) ? await Promise.race([new Promise((r) => v.apply(r)), failed]) : v;
+    }
+    await Promise.race([(settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs(), failed]);
     Object.assign(result, { ok: true, outputs: resolved });
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
   }
+  clearInterval(keepAlive);
   save();
   process.stdout.write(`\n@@result ${JSON.stringify(result)}\n`);
   process.exit(0);
