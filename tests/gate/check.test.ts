@@ -25,7 +25,8 @@ describe("npm run check", () => {
     const { code, stdout, stderr } = check("--stack", "dev");
     expect(stderr).toBe("");
     expect(code).toBe(0);
-    expect(stdout).toMatch(/Stack dev: 8 resources/);
+    // Volume, image, download step, service container, its health step, three components, the stack.
+    expect(stdout).toMatch(/Stack dev: 9 resources/);
     expect(stdout).toMatch(/docker:index\/container:Container\s+models-service\s+models-service/);
     expect(stdout).toMatch(/Policy violations: none/);
     expect(stdout).toMatch(/0 mandatory, 0 advisory with the pack's defaults; [\d.]+ s — passed/);
