@@ -37,7 +37,8 @@ describe("the program under the Pulumi language host's loader (ts-node, project 
   it("fails `pulumi up` with the download step's error and never registers the service", { timeout: 120_000 }, async () => {
     // What the engine reports when the step's create fails (the message is the provider's:
     // tests/docker-components.test.ts and the e2e suite check it on a real engine).
-    const message = "the model downloader (container model-cache-dev-models-downloader) exited with code 5.\n  | checksum mismatch for model.safetensors";
+    const message =
+      "the model downloader (container model-cache-dev-models-downloader) exited with code 5.\n  | checksum mismatch for model.safetensors";
     engine = await startFakeEngine((args) => {
       if (args.type === DOCKER_ONE_SHOT_TYPE) throw new Error(message);
       return {};

@@ -55,14 +55,13 @@ export async function waitHealthy(inputs: HealthyContainerInputs): Promise<{ id:
       throw new Error(`container ${inputs.containerName} has no healthcheck: nothing tells when it is ready; give it one`);
     }
     if (state.Running && !state.Restarting && state.Health.Status === "healthy") return { id: inputs.containerId, outs: inputs };
-    // Exited (or restarting after an exit) before unhealthy: the engine marks such a container unhealthy too.
+    // Exited (or restarted after an exit) before unhealthy: the engine marks such a container unhealthy too.
     if (!state.Running || state.Restarting || info.RestartCount > 0) {
-      throw failure(
-        inputs,
-        `exited with code ${state.ExitCode}${info.RestartCount > 0 ? ` (restarted ${info.RestartCount} times)` : ""} before it was healthy`,
-        state.Health,
-        await tailLogs(container, inputs.logLines),
-      );
+      const what =
+        !state.Running || state.Restarting
+          ? `exited with code ${state.ExitCode}${info.RestartCount > 0 ? ` (restarted ${info.RestartCount} times)` : ""} before it was healthy`
+          : `exited and was restarted ${info.RestartCount} times before it was healthy`;
+      throw failure(inputs, what, state.Health, await tailLogs(container, inputs.logLines));
     }
     if (state.Health.Status === "unhealthy") {
       throw failure(inputs, "is unhealthy", state.Health, await tailLogs(container, inputs.logLines));

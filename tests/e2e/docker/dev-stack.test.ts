@@ -262,7 +262,10 @@ describe("failures", () => {
     });
     const result = await stack.up();
     expect(result.ok).toBe(false);
-    expect(result.error).toMatch(new RegExp(`container model-cache-dev-${cacheName}-service exited with code 1`));
+    // Caught while exited (code 1) or already restarted by its `unless-stopped` policy.
+    expect(result.error).toMatch(
+      new RegExp(`container model-cache-dev-${cacheName}-service exited (with code 1|and was restarted \\d+ times)`),
+    );
     expect(result.error).toContain("stand-in: cannot read the model at /app/models/missing");
   }, 120_000);
 });
