@@ -241,14 +241,14 @@ describe("failures", () => {
 
   it("an unhealthy service fails `pulumi up` with its last log lines, and the next `up` fails at once while it is still unhealthy", async () => {
     // Answers 404 on this path: unhealthy after the retries' worth of intervals.
-    const { stack, cacheName } = await freshStack({ "model-cache:healthPath": "/not-ready", "model-cache:startPeriodSeconds": "0" });
+    const { stack, cacheName } = await freshStack({ "model-cache:healthPath": "/not-ready", "model-cache:startPeriodSeconds": "1" });
     const first = await stack.up();
     expect(first.ok).toBe(false);
     expect(first.error).toContain(`container model-cache-dev-${cacheName}-service is unhealthy`);
     expect(first.error).toContain("stand-in: GET /not-ready 404");
     expect(first.error).not.toContain("was not healthy within");
     // The container stays (a later fix of the server needs no new container); the next up checks it again.
-    const second = await stack.up({ "model-cache:startPeriodSeconds": "0" });
+    const second = await stack.up({ "model-cache:startPeriodSeconds": "1" });
     expect(second.ok).toBe(false);
     expect(second.steps[`${SERVICE}::${cacheName}-service`]).toBe("same");
     expect(second.error).toContain("is unhealthy");
