@@ -11,7 +11,7 @@ import { CACHE_GID, CACHE_UID, cachePaths, hubRepoFolder, LABELS } from "../../.
 import { selectModels } from "../../../components/core/selection";
 import { computeMemorySizing } from "../../../components/core/sizing";
 import { FakeHub } from "../../downloader/support/hub-server";
-import { type DevStack, devStack } from "./support/deploy";
+import { type DevStack, devStack, removeStackDirs } from "./support/deploy";
 import { type DevModelFiles, devConfig, publishDevModels } from "./support/dev-stack";
 import { HubSwitch } from "./support/hub-switch";
 import { containerCreateBody, loadDynamicProvider, readHealthcheck } from "./support/provider-mapping";
@@ -34,6 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await relay?.down();
   await hub?.close();
+  removeStackDirs();
 });
 
 async function freePort(): Promise<number> {

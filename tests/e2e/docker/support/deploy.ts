@@ -15,8 +15,16 @@ export interface DevStack {
   state(): State;
 }
 
+const dirs: string[] = [];
+
+/** Removes the stacks' temp dirs (state, requests). */
+export function removeStackDirs(): void {
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
 export function devStack(options: { dockerHost: string; catalog: CatalogEntry[]; config: Record<string, string> }): DevStack {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "model-cache-e2e-stack-"));
+  dirs.push(dir);
   const statePath = path.join(dir, "state.json");
   const catalogPath = path.join(dir, "catalog.json");
   fs.writeFileSync(catalogPath, JSON.stringify(options.catalog));

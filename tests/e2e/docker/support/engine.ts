@@ -59,7 +59,17 @@ export async function startEngine(): Promise<TestEngine> {
       .sort()
       .reverse();
     for (const m of mounts) spawnSync("umount", ["-l", m]);
-    fs.rmSync(dir, { recursive: true, force: true });
+    // containerd (dockerd's child) may still be letting go of its files: retry for a while.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+        if (!fs.existsSync(dir)) break;
+      } catch (err) {
+        if (attempt >= 20) throw err;
+      }
+      if (attempt >= 20) throw new Error(`could not remove ${dir}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   };
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) break;
