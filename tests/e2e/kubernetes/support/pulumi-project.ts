@@ -1,0 +1,138 @@
+/**
+ * The project as a user has it, in a temp dir (Pulumi.yaml, infra/, components/, gate/,
+ * policies/, package.json, tsconfig.json and the repository's node_modules), driven with the real
+ * `pulumi` CLI: a local file backend, a passphrase secrets provider, a PULUMI_HOME of its own,
+ * the built Kubernetes provider on PATH (found as an ambient plugin: nothing is downloaded, and
+ * automatic plugin acquisition is off), and the suite's language-host stand-in on PATH (see
+ * language-host/server.ts for why it is one).
+ */
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import { REPO_ROOT } from "../../../../gate/stack-file";
+import type { E2eTools } from "./tools";
+
+const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "infra", "components", "gate", "policies"];
+const LANGUAGE_HOST_DIR = path.join(__dirname, "language-host");
+export const PASSPHRASE = "model-cache-e2e";
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout + stderr, for messages. */
+  output: string;
+}
+
+export class PulumiProject {
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+  private readonly root: string;
+
+  private constructor(
+    root: string,
+    readonly stack: string,
+    tools: E2eTools,
+  ) {
+    this.root = root;
+    this.dir = path.join(root, "project");
+    const home = path.join(root, "pulumi-home");
+    const state = path.join(root, "state");
+    mkdirSync(home, { recursive: true });
+    mkdirSync(state, { recursive: true });
+    const { KUBECONFIG: _k, PULUMI_HOME: _h, PULUMI_BACKEND_URL: _b, PULUMI_ACCESS_TOKEN: _t, ...inherited } = process.env;
+    this.env = {
+      ...inherited,
+      PATH: [tools.providerDir, LANGUAGE_HOST_DIR, path.dirname(process.execPath), path.dirname(tools.pulumi), process.env["PATH"] ?? ""].join(":"),
+      PULUMI_HOME: home,
+      PULUMI_BACKEND_URL: `file://${state}`,
+      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+      E2E_PULUMI_VERSION: tools.pulumi.match(/pulumi-(\d+\.\d+\.\d+)/)?.[1] ?? "3.0.0",
+      NO_COLOR: "1",
+    };
+  }
+
+  /** Copies the project, creates `stack` with `config` (Pulumi.<stack>.yaml) and the secrets. */
+  static async create(tools: E2eTools, stack: string, config: Record<string, unknown>, secrets: Record<string, string>, pulumi = tools.pulumi) {
+    const root = mkdtempSync(path.join(tmpdir(), "model-cache-e2e-pulumi-"));
+    const project = new PulumiProject(root, stack, tools);
+    project.pulumiBin = pulumi;
+    mkdirSync(project.dir);
+    for (const f of PROJECT_FILES) cpSync(path.join(REPO_ROOT, f), path.join(project.dir, f), { recursive: true });
+    symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(project.dir, "node_modules"));
+    await project.mustRun(["stack", "init", stack]);
+    project.writeConfig(config);
+    for (const [key, value] of Object.entries(secrets)) await project.mustRun(["config", "set", "--secret", key, "--", value]);
+    return project;
+  }
+
+  private pulumiBin = "";
+
+  get stackFile(): string {
+    return path.join(this.dir, `Pulumi.${this.stack}.yaml`);
+  }
+
+  /** Replaces the stack's plain config (secrets and the encryption salt stay). */
+  writeConfig(config: Record<string, unknown>): void {
+    const file = (parse(readFileSync(this.stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const secrets = Object.fromEntries(
+      Object.entries(file.config ?? {}).filter(([, v]) => v !== null && typeof v === "object" && !Array.isArray(v) && "secure" in v),
+    );
+    writeFileSync(this.stackFile, stringify({ ...file, config: { ...config, ...secrets } }));
+  }
+
+  readConfig(): Record<string, unknown> {
+    return ((parse(readFileSync(this.stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
+  }
+
+  run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    return new Promise((resolve) => {
+      const child = spawn(this.pulumiBin, [...args, "--non-interactive"], {
+        cwd: this.dir,
+        env: { ...this.env, ...extraEnv },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => {
+        if (process.env["E2E_VERBOSE"]) process.stderr.write(`$ pulumi ${args.join(" ")} → ${code}\n${stdout}${stderr}\n`);
+        resolve({ code, stdout, stderr, output: `${stdout}\n${stderr}` });
+      });
+    });
+  }
+
+  async mustRun(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    const result = await this.run(args, extraEnv);
+    if (result.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.output}`);
+    return result;
+  }
+
+  up(...extra: string[]) {
+    return this.run(["up", "--yes", "--skip-preview", "--stack", this.stack, ...extra]);
+  }
+
+  preview(...extra: string[]) {
+    return this.run(["preview", "--stack", this.stack, ...extra]);
+  }
+
+  async outputs(): Promise<Record<string, unknown>> {
+    return JSON.parse((await this.mustRun(["stack", "output", "--json", "--stack", this.stack])).stdout);
+  }
+
+  /** The stack's resources as the state holds them. */
+  async resources(): Promise<{ urn: string; type: string; id?: string; outputs?: Record<string, any>; protect?: boolean }[]> {
+    const exported = JSON.parse((await this.mustRun(["stack", "export", "--stack", this.stack])).stdout);
+    return exported.deployment.resources ?? [];
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
