@@ -27,6 +27,10 @@ export interface RegisteredResource {
   /** Resource options the engine acts on that tests assert (replacement order, await timeouts). */
   deleteBeforeReplace: boolean;
   customTimeouts: { create: string; update: string; delete: string } | undefined;
+  protect?: boolean;
+  retainOnDelete?: boolean;
+  replaceOnChanges?: string[];
+  ignoreChanges?: string[];
 }
 
 export interface MockRunOptions {
@@ -157,6 +161,10 @@ interface RegisterRequest {
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
   getDeletebeforereplace(): boolean;
   getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+  getProtect(): boolean | undefined;
+  getRetainondelete(): boolean | undefined;
+  getReplaceonchangesList(): string[];
+  getIgnorechangesList(): string[];
 }
 
 function describe(req: RegisterRequest, urn: string): RegisteredResource {
@@ -189,6 +197,10 @@ function describe(req: RegisterRequest, urn: string): RegisteredResource {
       timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete())
         ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() }
         : undefined,
+    protect: req.getProtect() ?? false,
+    retainOnDelete: req.getRetainondelete() ?? false,
+    replaceOnChanges: req.getReplaceonchangesList(),
+    ignoreChanges: req.getIgnorechangesList(),
   };
 }
 

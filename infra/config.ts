@@ -125,9 +125,6 @@ export const StackShape = z
     downloaderMemoryMiB: intFromConfig(128, 1 << 16).default(1024),
     jobBackoffLimit: intFromConfig(0, 20).default(2),
     jobActiveDeadlineSeconds: intFromConfig(60, 7 * 86400).default(3600),
-    // At least 5 minutes: long enough to read a failed Job's logs, never so short that the
-    // Job could disappear before `pulumi up` observed its completion.
-    jobTtlSeconds: intFromConfig(300, 30 * 86400).default(86400),
     pdbMinAvailable: intFromConfig(0, 99).default(1),
     useAmbientKubeconfig: boolFromConfig.default(false),
   })

@@ -27,8 +27,8 @@ ENV_ONLY=0
 say() { [[ $ENV_ONLY == 1 ]] && echo "$*" >&2 || echo "$*"; }
 
 # --- pins -------------------------------------------------------------------------------------
-# The CLI pin is the `pulumi` devDependency (the npm wrapper that would download this same CLI).
-PULUMI_VERSION="${PULUMI_CLI_VERSION:-$(node -p 'require(process.argv[1]).devDependencies.pulumi' "$ROOT/package.json")}"
+# The CLI pin: package.json's config.pulumiCli.
+PULUMI_VERSION="${PULUMI_CLI_VERSION:-$(node -p 'const p = require(process.argv[1]); (p.config && p.config.pulumiCli) || p.devDependencies.pulumi' "$ROOT/package.json")}"
 # @pulumi/kubernetes' provider. The module proxy serves exactly one pseudo-version of
 # provider/v4 here: the commit of the v4.25.0 release (f47bc2d6f199, 2026-01-15); the commit of the
 # npm package's 4.34.2 release is refused ("This module version is not available"). See

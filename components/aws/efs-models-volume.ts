@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CACHE_GID, CACHE_UID, LABELS } from "../core/contract";
 import { objectLabels } from "../kubernetes/labels";
+import { CACHE_PROTECTION } from "../kubernetes/model-cache-volume";
 
 export const NFS_PORT = 2049;
 export const EFS_CSI_DRIVER = "efs.csi.aws.com";
@@ -49,7 +50,8 @@ export class EfsModelsVolume extends pulumi.ComponentResource {
 
   constructor(name: string, args: EfsModelsVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("model-cache:aws:EfsModelsVolume", name, {}, opts);
-    const tags = { [LABELS.cache]: args.cacheName, ...args.tags };
+    // The role tag too: the pack discovers caches by role=cache, on EFS as on Kubernetes objects.
+    const tags = { [LABELS.role]: "cache", [LABELS.cache]: args.cacheName, ...args.tags };
 
     this.fileSystem = new aws.efs.FileSystem(
       `${name}-fs`,
@@ -61,7 +63,7 @@ export class EfsModelsVolume extends pulumi.ComponentResource {
         throughputMode: "elastic",
         tags: { ...tags, Name: `${args.cacheName}-models` },
       },
-      { parent: this },
+      { parent: this, ...CACHE_PROTECTION },
     );
 
     // Encryption in transit too: the file system refuses any client that does not mount with TLS.
@@ -162,7 +164,7 @@ export class EfsModelsVolume extends pulumi.ComponentResource {
         },
       },
       // Pods can only mount once a mount target answers in their zone.
-      { parent: this, dependsOn: this.mountTargets },
+      { parent: this, dependsOn: this.mountTargets, ...CACHE_PROTECTION },
     );
 
     this.fileSystemId = this.fileSystem.id;

@@ -1,5 +1,5 @@
 export * from "./config-values";
-export { objectLabels, selectorLabels } from "./labels";
+export { APP_NAME, appLabels, objectLabels, selectorLabels } from "./labels";
 export { cacheClaimName, ModelCacheVolume, type ModelCacheVolumeArgs } from "./model-cache-volume";
 export {
   DOWNLOADER_COMMAND,
@@ -9,5 +9,5 @@ export {
   type ModelDownloaderArgs,
   REPLACE_UNREADY_ANNOTATION,
 } from "./model-downloader";
-export { GPU_RESOURCE, ModelService, type ModelServiceArgs, rollingUpdate, startupFailureThreshold } from "./model-service";
+export { GPU_RESOURCE, livenessProbe, ModelService, type ModelServiceArgs, rollingUpdate, startupFailureThreshold } from "./model-service";
 export { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT } from "./security";

@@ -1,18 +1,28 @@
 import { type ContractLabelInput, contractLabels, type Role } from "../core/contract";
 
+/** The app's name in the recommended `app.kubernetes.io/name` label. */
+export const APP_NAME = "model-cache";
+
 /**
- * Labels of a Kubernetes object that is part of the cache: the contract labels (role, cache,
- * manifest digest) that policies look for, plus the recommended `app.kubernetes.io/*` labels
- * that tools such as `kubectl get -l` and dashboards group by.
+ * The recommended `app.kubernetes.io/*` labels that tools such as `kubectl get -l` and dashboards
+ * group by, on every object of the cache: the app, the cache (instance) and, for a workload or
+ * volume, its component. The one place they are spelled.
  */
-export function objectLabels(input: ContractLabelInput): Record<string, string> {
+export function appLabels(input: { cacheName?: string; component?: string } = {}): Record<string, string> {
   return {
-    ...contractLabels(input),
-    "app.kubernetes.io/name": "model-cache",
-    "app.kubernetes.io/instance": input.cacheName,
-    "app.kubernetes.io/component": input.role,
+    "app.kubernetes.io/name": APP_NAME,
+    ...(input.cacheName === undefined ? {} : { "app.kubernetes.io/instance": input.cacheName }),
+    ...(input.component === undefined ? {} : { "app.kubernetes.io/component": input.component }),
     "app.kubernetes.io/managed-by": "pulumi",
   };
+}
+
+/**
+ * Labels of a Kubernetes object that is part of the cache: the contract labels (role, cache,
+ * manifest digest) that policies look for, plus the app labels.
+ */
+export function objectLabels(input: ContractLabelInput): Record<string, string> {
+  return { ...contractLabels(input), ...appLabels({ cacheName: input.cacheName, component: input.role }) };
 }
 
 /**

@@ -17,6 +17,14 @@ export interface ModelCacheVolumeArgs {
   dependsOn?: pulumi.Resource[];
 }
 
+/**
+ * What keeps the models (gigabytes, minutes to download) when the stack changes or goes away:
+ * `protect` makes the engine refuse to delete or replace the resource (a replacement would bind
+ * the cache to a new, empty volume), `retainOnDelete` leaves it in place even once someone
+ * unprotects and deletes it. `pulumi destroy --exclude-protected` removes everything else.
+ */
+export const CACHE_PROTECTION = { protect: true, retainOnDelete: true } as const;
+
 /** The claim name of a cache: also what a static PersistentVolume's claimRef names. */
 export function cacheClaimName(cacheName: string): string {
   return `${cacheName}-cache`;
@@ -49,7 +57,15 @@ export class ModelCacheVolume extends pulumi.ComponentResource {
           ...(args.volumeName === undefined ? {} : { volumeName: args.volumeName }),
         },
       },
-      { parent: this, dependsOn: args.dependsOn ?? [] },
+      {
+        parent: this,
+        dependsOn: args.dependsOn ?? [],
+        ...CACHE_PROTECTION,
+        // A claim bound to a given volume is not resized through its request (Kubernetes allows that
+        // only for a dynamically provisioned claim whose class expands): a larger storageSize then
+        // grows the PersistentVolume (EFS is elastic anyway) and leaves the claim's request alone.
+        ...(args.volumeName === undefined ? {} : { ignoreChanges: ["spec.resources.requests.storage"] }),
+      },
     );
     this.claimName = this.claim.metadata.name;
     this.registerOutputs({ claimName: this.claimName });

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { type CachePaths, contractAnnotations, downloaderEnv, HUB_TOKEN_ENV, toKubernetesEnv } from "../core/contract";
 import type { BuiltManifest } from "../core/selection";
-import { objectLabels } from "./labels";
+import { appLabels, objectLabels } from "./labels";
 import { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT, TMP_VOLUME, tmpVolume } from "./security";
 
 /** Hex digits of the manifest digest in the Job's name (40 bits: a collision needs ~10^6 manifests). */
@@ -38,7 +38,6 @@ export interface ModelDownloaderArgs {
   memoryMiB: number;
   backoffLimit: number;
   activeDeadlineSeconds: number;
-  ttlSecondsAfterFinished: number;
   /** The hub token: a Pulumi secret, stored in a Kubernetes Secret only this Job reads. */
   hubToken?: pulumi.Output<string>;
   /** What every object here waits for (the namespace, the claim). */
@@ -74,7 +73,7 @@ export class ModelDownloader extends pulumi.ComponentResource {
             name: `${args.cacheName}-hub-token`,
             namespace: args.namespace,
             // Not a cache workload: no role label, so policies never mistake it for one.
-            labels: { "app.kubernetes.io/name": "model-cache", "app.kubernetes.io/instance": args.cacheName },
+            labels: appLabels({ cacheName: args.cacheName }),
           },
           type: "Opaque",
           stringData: { [HUB_TOKEN_SECRET_KEY]: pulumi.secret(args.hubToken) },
@@ -102,9 +101,11 @@ export class ModelDownloader extends pulumi.ComponentResource {
           parallelism: 1,
           backoffLimit: args.backoffLimit,
           activeDeadlineSeconds: args.activeDeadlineSeconds,
-          // A Job deleted by its TTL is harmless: `pulumi refresh` drops it from the state and the
-          // next `pulumi up` runs it again, which on a warm cache only verifies and exits in seconds.
-          ttlSecondsAfterFinished: args.ttlSecondsAfterFinished,
+          // No ttlSecondsAfterFinished: the finished Job stays until the next manifest's Job
+          // replaces it (Pulumi deletes the old one), so there is at most one, and the stack's state
+          // never names a Job the cluster deleted by itself (pulumi-kubernetes #3089: every later
+          // in-place change of such a Job fails `up` and `preview` with "unable to get cluster
+          // state", and `up --refresh` recreates it each time the TTL ran out).
           template: {
             metadata: { labels, annotations },
             spec: {
@@ -147,6 +148,10 @@ export class ModelDownloader extends pulumi.ComponentResource {
         // engine deletes a delete-before-replace resource's dependents first only when one of their
         // inputs comes from it; the Deployment only `dependsOn` the Job, so it is never taken down.
         deleteBeforeReplace: true,
+        // Never patched in place: any change (image, resources, retries) is a fresh run. A Job's pod
+        // template is immutable anyway, and a Job someone deleted by hand is then re-created instead
+        // of failing the update of an object that is gone.
+        replaceOnChanges: ["*"],
         customTimeouts: {
           create: `${args.activeDeadlineSeconds + AWAIT_MARGIN_SECONDS}s`,
           update: `${args.activeDeadlineSeconds + AWAIT_MARGIN_SECONDS}s`,

@@ -4,7 +4,7 @@ import { type CachePaths, consumerEnv, contractAnnotations, MANIFEST_ENV, toKube
 import type { BuiltManifest } from "../core/selection";
 import type { MemorySizing } from "../core/sizing";
 import type { Toleration } from "./config-values";
-import { objectLabels, selectorLabels } from "./labels";
+import { appLabels, objectLabels, selectorLabels } from "./labels";
 import { DOWNLOADER_COMMAND } from "./model-downloader";
 import { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT, TMP_VOLUME, tmpVolume } from "./security";
 
@@ -12,8 +12,19 @@ export const GPU_RESOURCE = "nvidia.com/gpu";
 export const STARTUP_PERIOD_SECONDS = 10;
 export const PROBE_TIMEOUT_SECONDS = 5;
 export const READINESS_PERIOD_SECONDS = 10;
-export const LIVENESS_PERIOD_SECONDS = 20;
 export const PROBE_FAILURE_THRESHOLD = 3;
+/**
+ * Liveness is not readiness. Readiness GETs the health path (a busy or overloaded server leaves
+ * the Service for a while and comes back); liveness only asks whether the process still accepts
+ * TCP connections on its port, every 30 s, and restarts it after 3 minutes of refusals. The
+ * kernel accepts connections even while every worker is busy on one long request, so such a
+ * server is never killed, which would throw away minutes of loading gigabytes of models. The
+ * trade-off: a process that hangs with its socket still open is not restarted by liveness; it
+ * stops being Ready, so it gets no traffic, and shows up as an unready pod.
+ */
+export const LIVENESS_PERIOD_SECONDS = 30;
+export const LIVENESS_TIMEOUT_SECONDS = 10;
+export const LIVENESS_FAILURE_THRESHOLD = 6;
 /** Seconds a new pod may take beyond the start period (scheduling, a multi-GB CUDA image pull, verify). */
 export const POD_START_BUDGET_SECONDS = 600;
 export const SERVICE_PORT = 80;
@@ -56,9 +67,25 @@ export function startupFailureThreshold(startPeriodSeconds: number): number {
   return Math.max(1, Math.ceil(startPeriodSeconds / STARTUP_PERIOD_SECONDS)) + 1;
 }
 
+/** See LIVENESS_PERIOD_SECONDS: a TCP check of the server's port, with its own period and thresholds. */
+export function livenessProbe(): k8s.types.input.core.v1.Probe {
+  return {
+    tcpSocket: { port: PORT_NAME },
+    periodSeconds: LIVENESS_PERIOD_SECONDS,
+    timeoutSeconds: LIVENESS_TIMEOUT_SECONDS,
+    failureThreshold: LIVENESS_FAILURE_THRESHOLD,
+  };
+}
+
 /**
- * GPU pods usually fill their node: roll one pod at a time without a surge pod (which would need a
- * spare GPU) when there are several replicas; with one replica, surge instead, so it never goes down.
+ * The rollout's capacity, a deliberate choice (docs/kubernetes.md, "Rollout capacity"). GPU pods
+ * usually fill their node, so a surge pod would need a spare GPU the node group may not have (it
+ * would stay Pending until the progress deadline fails the rollout). With several replicas: roll
+ * one pod at a time with no surge (maxSurge 0, maxUnavailable 1). The cost: during an upgrade
+ * serving capacity drops by one pod (half of the prod stack's 2), for one pod start (image pull,
+ * verify, model load) per replica; the PodDisruptionBudget still keeps pdbMinAvailable pods up
+ * during drains. With one replica: surge instead (maxSurge 1, maxUnavailable 0), so the service
+ * never goes down, at the price of needing a second GPU for the duration of the rollout.
  */
 export function rollingUpdate(replicas: number): { maxSurge: number; maxUnavailable: number } {
   return replicas > 1 ? { maxSurge: 0, maxUnavailable: 1 } : { maxSurge: 1, maxUnavailable: 0 };
@@ -155,7 +182,7 @@ export class ModelService extends pulumi.ComponentResource {
                   },
                   startupProbe: probe(STARTUP_PERIOD_SECONDS, startupFailureThreshold(args.startPeriodSeconds)),
                   readinessProbe: probe(READINESS_PERIOD_SECONDS, PROBE_FAILURE_THRESHOLD),
-                  livenessProbe: probe(LIVENESS_PERIOD_SECONDS, PROBE_FAILURE_THRESHOLD),
+                  livenessProbe: livenessProbe(),
                   securityContext: CONTAINER_SECURITY_CONTEXT,
                   terminationMessagePolicy: "FallbackToLogsOnError",
                   volumeMounts: [modelsMount, { name: TMP_VOLUME, mountPath: "/tmp" }],
@@ -173,7 +200,7 @@ export class ModelService extends pulumi.ComponentResource {
       },
     );
 
-    const metaLabels = { "app.kubernetes.io/name": "model-cache", "app.kubernetes.io/instance": args.cacheName };
+    const metaLabels = appLabels({ cacheName: args.cacheName });
     this.service = new k8s.core.v1.Service(
       `${name}-svc`,
       {

@@ -8,6 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { EfsModelsVolume } from "../../components/aws";
 import {
+  appLabels,
   cacheClaimName,
   ModelCacheVolume,
   ModelDownloader,
@@ -53,7 +54,7 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
         {
           metadata: {
             name: namespace,
-            labels: { "app.kubernetes.io/name": "model-cache", "app.kubernetes.io/managed-by": "pulumi", ...POD_SECURITY_LABELS },
+            labels: { ...appLabels(), ...POD_SECURITY_LABELS },
           },
         },
         provider ? { provider } : {},
@@ -120,7 +121,6 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
       memoryMiB: config.downloaderMemoryMiB,
       backoffLimit: config.jobBackoffLimit,
       activeDeadlineSeconds: config.jobActiveDeadlineSeconds,
-      ttlSecondsAfterFinished: config.jobTtlSeconds,
       ...(secrets.hubToken ? { hubToken: secrets.hubToken } : {}),
       dependsOn: [...inNamespace, volume.claim],
     },

@@ -79,12 +79,17 @@ describe("kubernetes config errors name the key, the bad value and the fix", () 
       /model-cache:cpuRequest: must be a Kubernetes quantity such as "2".*\(got "two"\); fix: pulumi config set model-cache:cpuRequest 2/,
     );
     expect(parse({ "model-cache:storageSize": "50 GB" })).toThrow(/model-cache:storageSize: must be a Kubernetes quantity/);
-    expect(parse({ "model-cache:jobTtlSeconds": "0" })).toThrow(/model-cache:jobTtlSeconds: .*300.*\(got "0"\)/);
     expect(parse({ "model-cache:healthPath": "health" })).toThrow(/model-cache:healthPath: must be an absolute URL path/);
     expect(parse({ "model-cache:pdbMinAvailable": "2" })).toThrow(
       /model-cache:pdbMinAvailable: must be less than replicas \(2\), or a node drain can never evict a service pod; set it to 1 \(got "2"\)/,
     );
     expect(parse({ "model-cache:namespace": "Model_Cache" })).toThrow(/model-cache:namespace: must be a DNS-1123 label/);
+  });
+
+  it("has no jobTtlSeconds any more: a stack that still sets it is told to remove the key", () => {
+    expect(parse({ "model-cache:jobTtlSeconds": "86400" })).toThrow(
+      /model-cache:jobTtlSeconds: unknown key; remove it \(pulumi config rm model-cache:jobTtlSeconds\)/,
+    );
   });
 
   it("none of it concerns the docker target", () => {

@@ -212,6 +212,30 @@ describe("the models PVC", () => {
   });
 });
 
+describe("the models volume outlives the stack", () => {
+  it("the EFS file system, its PV and the PVC are protected (no delete, no replacement) and retained on delete", () => {
+    for (const r of [one(run, AWS.fileSystem), pv, pvc]) {
+      expect({ type: r.type, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({ type: r.type, protect: true, retainOnDelete: true });
+    }
+  });
+
+  it("the rest is not: access point, mount targets, Job and Deployment go with `pulumi destroy --exclude-protected`", () => {
+    for (const r of [one(run, AWS.accessPoint), ...byType(run, AWS.mountTarget), one(run, K8S.job), one(run, K8S.deployment)]) {
+      expect(r.protect).toBe(false);
+    }
+  });
+
+  it("a claim bound to its PV keeps its request when storageSize grows: static claims cannot be resized", () => {
+    expect(pvc.ignoreChanges).toEqual(["spec.resources.requests.storage"]);
+    // The PV itself (ours on efs) follows storageSize: a PV's capacity may change in place.
+    expect(objOf(pv)["spec"]["capacity"]).toEqual({ storage: config.storageSize });
+  });
+
+  it("EFS carries the role tag the pack discovers caches by, beside the cache tag", () => {
+    expect(one(run, AWS.fileSystem).props["tags"]).toMatchObject({ [LABELS.role]: "cache", [LABELS.cache]: config.cacheName });
+  });
+});
+
 describe("the download Job", () => {
   it("is named after the manifest digest and labelled (object and pod template) as this manifest's downloader", () => {
     const name = objOf(job)["metadata"]["name"] as string;
@@ -242,16 +266,22 @@ describe("the download Job", () => {
     expect(job.dependencies).toContain(pvc.urn);
   });
 
-  it("has the configured backoff limit, deadline and TTL, and never restarts a failed pod in place", () => {
+  it("has the configured backoff limit and deadline, and never restarts a failed pod in place", () => {
     const spec = objOf(job)["spec"];
     expect(spec).toMatchObject({
       backoffLimit: config.jobBackoffLimit,
       activeDeadlineSeconds: config.jobActiveDeadlineSeconds,
-      ttlSecondsAfterFinished: config.jobTtlSeconds,
       completions: 1,
       parallelism: 1,
     });
     expect(podSpec(job)["restartPolicy"]).toBe("Never");
+  });
+
+  it("has no TTL, and is replaced on any change instead of patched (pulumi-kubernetes #3089)", () => {
+    // A TTL-deleted Job stays in the state; every later in-place update of it then fails.
+    expect(objOf(job)["spec"]).not.toHaveProperty("ttlSecondsAfterFinished");
+    expect(job.replaceOnChanges).toEqual(["*"]);
+    expect(job.deleteBeforeReplace).toBe(true);
   });
 
   it("runs `model-cache download` on the canonical manifest with the cache env, as non-root, with its own resources", () => {
@@ -359,19 +389,32 @@ describe("the model service Deployment", () => {
     expect(byType(run, K8S.secret)).toEqual([]);
   });
 
-  it("counts as started only after the start period, then probes readiness and liveness on the health path", () => {
+  it("counts as started only after the start period, then probes readiness on the health path", () => {
     const server = container(deployment, "model-server");
     const startup = server["startupProbe"];
     expect(startup["httpGet"]).toEqual({ path: config.healthPath, port: "http" });
     expect(startup["periodSeconds"] * startup["failureThreshold"] + (startup["initialDelaySeconds"] ?? 0)).toBeGreaterThanOrEqual(
       config.startPeriodSeconds,
     );
-    for (const probe of [server["readinessProbe"], server["livenessProbe"]]) {
-      expect(probe["httpGet"]).toEqual({ path: config.healthPath, port: "http" });
-    }
+    expect(server["readinessProbe"]["httpGet"]).toEqual({ path: config.healthPath, port: "http" });
     expect(server["ports"]).toEqual([{ name: "http", containerPort: config.servicePort, protocol: "TCP" }]);
     // A rollout is given at least one start period per pod.
     expect(objOf(deployment)["spec"]["progressDeadlineSeconds"]).toBeGreaterThan(config.startPeriodSeconds);
+  });
+
+  it("restarts a pod only when its server stops accepting connections, never for a slow health answer", () => {
+    const server = container(deployment, "model-server");
+    const liveness = server["livenessProbe"];
+    const readiness = server["readinessProbe"];
+    // Its own check: a TCP connect to the server's port, not readiness's health GET that a server
+    // busy on one long request answers late.
+    expect(liveness["tcpSocket"]).toEqual({ port: "http" });
+    expect(liveness["httpGet"]).toBeUndefined();
+    // Its own thresholds: minutes of refusals before a restart, longer than readiness waits.
+    const window = (p: Record<string, number>) => (p["periodSeconds"] ?? 10) * (p["failureThreshold"] ?? 3);
+    expect(window(liveness)).toBeGreaterThanOrEqual(180);
+    expect(window(liveness)).toBeGreaterThan(window(readiness));
+    expect(liveness["timeoutSeconds"]).toBeGreaterThan(readiness["timeoutSeconds"]);
   });
 
   it("is hardened: non-root, no privilege escalation, read-only root filesystem, all capabilities dropped", () => {

@@ -29,7 +29,7 @@ export interface ControlPlane {
   /** kubectl against this cluster; rejects with its stderr on a non-zero exit. */
   kubectl(args: string[], input?: string): Promise<string>;
   /** kubectl get … -o json, parsed. */
-  getJson<T = any>(args: string[]): Promise<T>;
+  getJson(args: string[]): Promise<any>;
   stop(): Promise<void>;
 }
 
@@ -156,7 +156,7 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
         child.stdin.end(input ?? "");
       });
     };
-    const getJson = async (args: string[]) => JSON.parse(await kubectl(["get", ...args, "-o", "json"]));
+    const getJson = async (args: string[]): Promise<any> => JSON.parse(await kubectl(["get", ...args, "-o", "json"]));
 
     await waitFor("kube-apiserver /readyz", async () => (await kubectl(["get", "--raw", "/readyz"])).trim() === "ok", 90_000);
 
@@ -198,7 +198,7 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
     await waitFor(
       "the fake nodes Ready",
       async () => {
-        const nodes = await getJson<{ items: { status?: { conditions?: { type: string; status: string }[] } }[] }>(["nodes"]);
+        const nodes = (await getJson(["nodes"])) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
         return nodes.items.length === FAKE_NODES.length && nodes.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
       },
       60_000,

@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// `npm run e2e:kubernetes`: the real Pulumi CLI and Kubernetes provider against a loopback control
+// plane (tests/e2e/kubernetes). One file at a time: each starts its own control plane, and two
+// cores do not run two of them well.
+export default defineConfig({
+  test: {
+    include: ["tests/e2e/kubernetes/**/*.test.ts"],
+    testTimeout: 600_000,
+    hookTimeout: 300_000,
+    pool: "forks",
+    fileParallelism: false,
+  },
+});
