@@ -57,7 +57,10 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
             labels: { ...appLabels(), ...POD_SECURITY_LABELS },
           },
         },
-        provider ? { provider } : {},
+        // Never deleted by Pulumi: deleting it would delete the retained models claim with it, and
+        // it may have existed before this stack (then Pulumi's server-side apply adopts it, adding
+        // the labels above to those it has).
+        { ...(provider ? { provider } : {}), retainOnDelete: true },
       )
     : undefined;
   const inNamespace = namespaceResource ? [namespaceResource] : [];

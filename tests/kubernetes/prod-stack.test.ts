@@ -130,6 +130,8 @@ describe("the prod stack under mocks", () => {
     const ns = one(run, K8S.namespace);
     expect(objOf(ns)["metadata"]["name"]).toBe(config.namespace);
     expect(labelsOf(ns)).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted" });
+    // It holds the retained claim (and may predate the stack): Pulumi never deletes it.
+    expect(ns.retainOnDelete).toBe(true);
     for (const r of run.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type !== K8S.namespace && r.type !== K8S.pv)) {
       expect(objOf(r)["metadata"]["namespace"], `${r.type}`).toBe(config.namespace);
       expect(r.dependencies, `${r.type} waits for its namespace`).toContain(ns.urn);
@@ -219,7 +221,7 @@ describe("the models volume outlives the stack", () => {
     }
   });
 
-  it("the rest is not: access point, mount targets, Job and Deployment go with `pulumi destroy --exclude-protected`", () => {
+  it("nothing else is protected: the Job and the service go with `pulumi destroy --exclude-protected`", () => {
     for (const r of [one(run, AWS.accessPoint), ...byType(run, AWS.mountTarget), one(run, K8S.job), one(run, K8S.deployment)]) {
       expect(r.protect).toBe(false);
     }
