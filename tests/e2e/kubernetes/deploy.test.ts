@@ -55,6 +55,9 @@ async function withEvents(run: (eventLog: string) => Promise<{ code: number | nu
 const up = (...extra: string[]) => withEvents((log) => project.up("--event-log", log, ...extra));
 const preview = (...extra: string[]) => withEvents((log) => project.preview("--event-log", log, ...extra));
 
+/** The engine's messages carry its colour markup (`<{%reset%}>`), which a terminal renders. */
+const uncolored = (message: string) => message.replace(/<\{%[^%]*%\}>/g, "").trim();
+
 async function job(name: string) {
   return cluster.getJson(["job", name, "-n", NS]);
 }
@@ -85,7 +88,7 @@ describe("the prod settings on a real API server, with the real CLI and provider
     const result = await preview("--policy-pack", path.join(project.dir, "policies"));
     expect(result.code, result.output).toBe(0);
     const fromCli = policyEvents(result.events)
-      .map((e) => ({ policy: e.policyName, level: e.enforcementLevel, urn: e.resourceUrn ?? "", message: e.message.trim() }))
+      .map((e) => ({ policy: e.policyName, level: e.enforcementLevel, urn: e.resourceUrn ?? "", message: uncolored(e.message) }))
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     // The hermetic gate, run in the same project for the same stack file.
     const gate = await runGate();
@@ -94,7 +97,7 @@ describe("the prod settings on a real API server, with the real CLI and provider
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(fromCli.length).toBeGreaterThan(0); // the stack downloads SigLIP unverified: an advisory
     expect(fromCli).toEqual(fromGate);
-    expect(gate.mandatory).toBe(0);
+    expect(fromGate.filter((d) => d.level === "mandatory")).toEqual([]);
   });
 
   it("`pulumi up` creates the digest-named Job, awaits it, and only then creates the Deployment; every pod passes `restricted`", async () => {
@@ -236,7 +239,6 @@ describe("the prod settings on a real API server, with the real CLI and provider
 
 interface GateReport {
   diagnostics: { policy: string; level: string; urn: string; message: string }[];
-  mandatory: number;
 }
 
 async function runGate(): Promise<GateReport> {

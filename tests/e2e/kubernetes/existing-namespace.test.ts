@@ -25,7 +25,14 @@ beforeAll(async () => {
   const config = e2eConfig(PV_NAME, { "model-cache:namespace": NAMESPACE, "model-cache:createNamespace": true });
   await cluster.kubectl(
     ["apply", "-f", "-"],
-    JSON.stringify(staticPersistentVolume(PV_NAME, NAMESPACE, String(config["model-cache:cacheName"] ?? "models"), String(config["model-cache:storageClassName"]))),
+    JSON.stringify(
+      staticPersistentVolume(
+        PV_NAME,
+        NAMESPACE,
+        String(config["model-cache:cacheName"] ?? "models"),
+        String(config["model-cache:storageClassName"]),
+      ),
+    ),
   );
   project = await PulumiProject.create(tools, "e2e-existing-ns", config, { "model-cache:kubeconfig": cluster.kubeconfig });
 });

@@ -13,7 +13,9 @@ let cluster: ControlPlane;
 beforeAll(async () => {
   cluster = await startControlPlane(e2eTools());
   const namespaces = new Set(
-    [kubernetesStack(GPU_SET)].flatMap((s) => s.all.map((r) => r.props["metadata"]?.namespace)).filter((n): n is string => typeof n === "string"),
+    [kubernetesStack(GPU_SET)]
+      .flatMap((s) => s.all.map((r) => r.props["metadata"]?.namespace))
+      .filter((n): n is string => typeof n === "string"),
   );
   for (const ns of namespaces) await cluster.kubectl(["create", "namespace", ns]);
 });

@@ -51,8 +51,33 @@ async function openssl(dir: string, args: string[]): Promise<void> {
 
 /** A CA, the API server's serving certificate, and the service-account signing key. */
 async function generateCertificates(dir: string): Promise<void> {
-  await openssl(dir, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=model-cache-e2e-ca", "-days", "2"]);
-  await openssl(dir, ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "apiserver.key", "-out", "apiserver.csr", "-subj", "/CN=kube-apiserver"]);
+  await openssl(dir, [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.crt",
+    "-subj",
+    "/CN=model-cache-e2e-ca",
+    "-days",
+    "2",
+  ]);
+  await openssl(dir, [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "apiserver.key",
+    "-out",
+    "apiserver.csr",
+    "-subj",
+    "/CN=kube-apiserver",
+  ]);
   writeFileSync(
     path.join(dir, "apiserver.ext"),
     "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n",
@@ -131,7 +156,12 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
       ...["--secure-port", String(apiPort), "--cert-dir", path.join(dir, "apiserver-certs")],
       ...["--tls-cert-file", "apiserver.crt", "--tls-private-key-file", "apiserver.key", "--client-ca-file", "ca.crt"],
       ...["--token-auth-file", "tokens.csv", "--authorization-mode", "RBAC"],
-      ...["--service-account-issuer", "https://kubernetes.default.svc.cluster.local", "--api-audiences", "https://kubernetes.default.svc.cluster.local"],
+      ...[
+        "--service-account-issuer",
+        "https://kubernetes.default.svc.cluster.local",
+        "--api-audiences",
+        "https://kubernetes.default.svc.cluster.local",
+      ],
       ...["--service-account-key-file", "sa.pub", "--service-account-signing-key-file", "sa.key"],
       // Addresses handed out to Service objects only: no proxy runs, nothing is ever sent to them.
       ...["--service-cluster-ip-range", "10.96.0.0/16"],
@@ -152,7 +182,9 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
         let err = "";
         child.stdout.on("data", (d) => (out += d));
         child.stderr.on("data", (d) => (err += d));
-        child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`kubectl ${args.join(" ")}: ${err.trim() || `exit ${code}`}`))));
+        child.on("close", (code) =>
+          code === 0 ? resolve(out) : reject(new Error(`kubectl ${args.join(" ")}: ${err.trim() || `exit ${code}`}`)),
+        );
         child.stdin.end(input ?? "");
       });
     };
@@ -160,7 +192,14 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
 
     await waitFor("kube-apiserver /readyz", async () => (await kubectl(["get", "--raw", "/readyz"])).trim() === "ok", 90_000);
 
-    const common = ["--kubeconfig", kubeconfigPath, "--authentication-kubeconfig", kubeconfigPath, "--authorization-kubeconfig", kubeconfigPath];
+    const common = [
+      "--kubeconfig",
+      kubeconfigPath,
+      "--authentication-kubeconfig",
+      kubeconfigPath,
+      "--authorization-kubeconfig",
+      kubeconfigPath,
+    ];
     start("kube-controller-manager", tools.kubeControllerManager, [
       ...common,
       ...["--bind-address", "127.0.0.1", "--secure-port", String(cmPort), "--leader-elect=false"],
@@ -184,7 +223,14 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
       ],
       ...["--service-account-private-key-file", "sa.key", "--root-ca-file", "ca.crt", "--use-service-account-credentials=false"],
     ]);
-    start("kube-scheduler", tools.kubeScheduler, [...common, "--bind-address", "127.0.0.1", "--secure-port", String(schedPort), "--leader-elect=false"]);
+    start("kube-scheduler", tools.kubeScheduler, [
+      ...common,
+      "--bind-address",
+      "127.0.0.1",
+      "--secure-port",
+      String(schedPort),
+      "--leader-elect=false",
+    ]);
 
     const stagesFile = path.join(dir, "kwok.yaml");
     writeFileSync(stagesFile, kwokStages(tools.kwokStagesDir));
@@ -199,12 +245,19 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
       "the fake nodes Ready",
       async () => {
         const nodes = (await getJson(["nodes"])) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
-        return nodes.items.length === FAKE_NODES.length && nodes.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+        return (
+          nodes.items.length === FAKE_NODES.length &&
+          nodes.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+        );
       },
       60_000,
     );
     // The namespace controller and the service-account admission need the default account.
-    await waitFor("the default service account", async () => (await kubectl(["get", "serviceaccount", "default", "-n", "default", "-o", "name"])).includes("default"), 60_000);
+    await waitFor(
+      "the default service account",
+      async () => (await kubectl(["get", "serviceaccount", "default", "-n", "default", "-o", "name"])).includes("default"),
+      60_000,
+    );
 
     return { dir, server, kubeconfigPath, kubeconfig, kubectl, getJson, stop };
   } catch (err) {

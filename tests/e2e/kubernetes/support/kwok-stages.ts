@@ -42,7 +42,11 @@ export const FAKE_NODES = [
   ),
 ];
 
-function jobPodStage(name: string, image: { operator: "In" | "NotIn" }, result: { exitCode: number; reason: string; phase: string; message?: string }) {
+function jobPodStage(
+  name: string,
+  image: { operator: "In" | "NotIn" },
+  result: { exitCode: number; reason: string; phase: string; message?: string },
+) {
   const message = result.message ? `\n      message: ${JSON.stringify(result.message)}` : "";
   return {
     apiVersion: "kwok.x-k8s.io/v1alpha1",

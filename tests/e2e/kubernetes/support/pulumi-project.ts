@@ -45,7 +45,13 @@ export class PulumiProject {
     const { KUBECONFIG: _k, PULUMI_HOME: _h, PULUMI_BACKEND_URL: _b, PULUMI_ACCESS_TOKEN: _t, ...inherited } = process.env;
     this.env = {
       ...inherited,
-      PATH: [tools.providerDir, LANGUAGE_HOST_DIR, path.dirname(process.execPath), path.dirname(tools.pulumi), process.env["PATH"] ?? ""].join(":"),
+      PATH: [
+        tools.providerDir,
+        LANGUAGE_HOST_DIR,
+        path.dirname(process.execPath),
+        path.dirname(tools.pulumi),
+        process.env["PATH"] ?? "",
+      ].join(":"),
       PULUMI_HOME: home,
       PULUMI_BACKEND_URL: `file://${state}`,
       PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
@@ -58,7 +64,13 @@ export class PulumiProject {
   }
 
   /** Copies the project, creates `stack` with `config` (Pulumi.<stack>.yaml) and the secrets. */
-  static async create(tools: E2eTools, stack: string, config: Record<string, unknown>, secrets: Record<string, string>, pulumi = tools.pulumi) {
+  static async create(
+    tools: E2eTools,
+    stack: string,
+    config: Record<string, unknown>,
+    secrets: Record<string, string>,
+    pulumi = tools.pulumi,
+  ) {
     const root = mkdtempSync(path.join(tmpdir(), "model-cache-e2e-pulumi-"));
     const project = new PulumiProject(root, stack, tools);
     project.pulumiBin = pulumi;

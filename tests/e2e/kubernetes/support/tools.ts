@@ -36,7 +36,9 @@ export function e2eTools(env: NodeJS.ProcessEnv = process.env): E2eTools {
   const parsed = ToolsEnv.safeParse(env);
   if (!parsed.success) {
     const missing = parsed.error.issues.map((i) => i.path.join(".")).join(", ");
-    throw new Error(`${missing}: not set; run the suite with \`npm run e2e:kubernetes\` (it builds the tools with scripts/e2e-tools.sh and exports them)`);
+    throw new Error(
+      `${missing}: not set; run the suite with \`npm run e2e:kubernetes\` (it builds the tools with scripts/e2e-tools.sh and exports them)`,
+    );
   }
   const e = parsed.data;
   const tools: E2eTools = {
@@ -52,7 +54,13 @@ export function e2eTools(env: NodeJS.ProcessEnv = process.env): E2eTools {
     kwok: path.join(e.E2E_KWOK_BIN, "kwok"),
     kwokStagesDir: path.join(e.E2E_KWOK_BIN, "..", "stages"),
   };
-  for (const file of [tools.pulumi, path.join(tools.providerDir, "pulumi-resource-kubernetes"), tools.etcd, tools.kubeApiserver, tools.kwok]) {
+  for (const file of [
+    tools.pulumi,
+    path.join(tools.providerDir, "pulumi-resource-kubernetes"),
+    tools.etcd,
+    tools.kubeApiserver,
+    tools.kwok,
+  ]) {
     if (!existsSync(file)) throw new Error(`${file}: missing; run bash scripts/e2e-tools.sh`);
   }
   return tools;

@@ -22,24 +22,18 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import * as emptyProto from "google-protobuf/google/protobuf/empty_pb";
-
 // The SDK's generated stubs: the same wire types the engine speaks.
-const languageGrpc = require("@pulumi/pulumi/proto/language_grpc_pb");
-const languageProto = require("@pulumi/pulumi/proto/language_pb");
-const pluginProto = require("@pulumi/pulumi/proto/plugin_pb");
+import * as languageGrpc from "@pulumi/pulumi/proto/language_grpc_pb";
+import * as languageProto from "@pulumi/pulumi/proto/language_pb";
+import * as pluginProto from "@pulumi/pulumi/proto/plugin_pb";
+import * as emptyProto from "google-protobuf/google/protobuf/empty_pb";
 
 /** The exit code with which cmd/run says it already printed an actionable message. */
 const EXIT_ALREADY_REPORTED = 32;
 
 let engineAddress = process.argv.slice(2).find((a) => !a.startsWith("-")) ?? "";
 
-interface ProgramInfo {
-  getRootDirectory(): string;
-  getProgramDirectory(): string;
-  getEntryPoint(): string;
-  getOptions(): { toJavaScript(): Record<string, unknown> } | undefined;
-}
+type ProgramInfo = languageProto.ProgramInfo;
 
 function options(info: ProgramInfo | undefined): { typescript: boolean; tsconfig?: string; nodeargs: string[] } {
   const o = info?.getOptions()?.toJavaScript() ?? {};
@@ -79,7 +73,11 @@ function requiredPlugins(programDirectory: string): Array<{ name: string; versio
       if (!pkg.pulumi?.resource) continue;
       const name = pkg.pulumi.name ?? pkg.name?.replace(/^@pulumi\//, "").replace(/^@/, "") ?? "";
       const version = pkg.pulumi.version ?? pkg.version ?? "";
-      found.push({ name, version: version.startsWith("v") ? version : `v${version}`, ...(pkg.pulumi.server ? { server: pkg.pulumi.server } : {}) });
+      found.push({
+        name,
+        version: version.startsWith("v") ? version : `v${version}`,
+        ...(pkg.pulumi.server ? { server: pkg.pulumi.server } : {}),
+      });
     } catch {
       // not a package
     }
@@ -99,11 +97,9 @@ function resolveFrom(dir: string, module: string): string {
   return require.resolve(module, { paths: [dir] });
 }
 
-type Unary = (call: { request: any }, callback: grpc.sendUnaryData<any>) => void;
-
 const unary =
-  (f: (request: any) => any | Promise<any>): Unary =>
-  (call, callback) => {
+  <Req, Res>(f: (request: Req) => Res | Promise<Res>) =>
+  (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
     Promise.resolve()
       .then(() => f(call.request))
       .then(
@@ -112,7 +108,7 @@ const unary =
       );
   };
 
-function run(request: any): Promise<any> {
+function run(request: languageProto.RunRequest): Promise<languageProto.RunResponse> {
   const info: ProgramInfo | undefined = request.getInfo();
   const programDirectory = info?.getProgramDirectory() || request.getProgram() || request.getPwd();
   const entry = info?.getEntryPoint() || ".";
@@ -154,7 +150,7 @@ function run(request: any): Promise<any> {
   });
 }
 
-function runPlugin(call: grpc.ServerWritableStream<any, any>): void {
+function runPlugin(call: grpc.ServerWritableStream<languageProto.RunPluginRequest, languageProto.RunPluginResponse>): void {
   const request = call.request;
   const info: ProgramInfo | undefined = request.getInfo();
   const programDirectory = info?.getProgramDirectory() ?? request.getPwd();
@@ -176,7 +172,7 @@ function runPlugin(call: grpc.ServerWritableStream<any, any>): void {
     env: runtimeEnv(info, Object.keys(baseEnv).length > 0 ? baseEnv : process.env),
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const send = (set: (r: any) => void) => {
+  const send = (set: (r: languageProto.RunPluginResponse) => void) => {
     const r = new languageProto.RunPluginResponse();
     set(r);
     call.write(r);
@@ -192,12 +188,12 @@ function runPlugin(call: grpc.ServerWritableStream<any, any>): void {
 
 const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
 server.addService(languageGrpc.LanguageRuntimeService, {
-  handshake: unary((request) => {
+  handshake: unary((request: languageProto.LanguageHandshakeRequest) => {
     engineAddress = request.getEngineAddress() || engineAddress;
     return new languageProto.LanguageHandshakeResponse();
   }),
   getPluginInfo: unary(() => new pluginProto.PluginInfo().setVersion(process.env["E2E_PULUMI_VERSION"] ?? "3.0.0")),
-  getRequiredPlugins: unary((request) => {
+  getRequiredPlugins: unary((request: languageProto.GetRequiredPluginsRequest) => {
     const dir = request.getInfo()?.getProgramDirectory() || request.getProgram();
     const res = new languageProto.GetRequiredPluginsResponse();
     res.setPluginsList(
@@ -208,8 +204,8 @@ server.addService(languageGrpc.LanguageRuntimeService, {
     );
     return res;
   }),
-  getRequiredPackages: unary((request) => {
-    const dir = request.getInfo()?.getProgramDirectory();
+  getRequiredPackages: unary((request: languageProto.GetRequiredPackagesRequest) => {
+    const dir = request.getInfo()?.getProgramDirectory() ?? "";
     const res = new languageProto.GetRequiredPackagesResponse();
     res.setPackagesList(
       requiredPlugins(dir).map((p) => {
@@ -221,7 +217,8 @@ server.addService(languageGrpc.LanguageRuntimeService, {
   }),
   run: unary(run),
   runPlugin,
-  installDependencies: (call: grpc.ServerWritableStream<any, any>) => call.end(),
+  installDependencies: (call: grpc.ServerWritableStream<languageProto.InstallDependenciesRequest, languageProto.InstallDependenciesResponse>) =>
+    call.end(),
   getProgramDependencies: unary(() => new languageProto.GetProgramDependenciesResponse()),
   about: unary(() => new languageProto.AboutResponse().setExecutable(process.execPath).setVersion(process.version)),
   runtimeOptionsPrompts: unary(() => new languageProto.RuntimeOptionsResponse()),
