@@ -9,5 +9,18 @@ export {
   type ModelDownloaderArgs,
   REPLACE_UNREADY_ANNOTATION,
 } from "./model-downloader";
-export { GPU_RESOURCE, livenessProbe, ModelService, type ModelServiceArgs, rollingUpdate, startupFailureThreshold } from "./model-service";
+export {
+  disruptionBudgetSpec,
+  GPU_RESOURCE,
+  livenessProbe,
+  ModelService,
+  type ModelServiceArgs,
+  rollingUpdate,
+  type ServicePodArgs,
+  serverContainer,
+  servicePodTemplate,
+  serviceSpec,
+  startupFailureThreshold,
+  verifyInitContainer,
+} from "./model-service";
 export { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT } from "./security";

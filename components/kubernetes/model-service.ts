@@ -91,6 +91,125 @@ export function rollingUpdate(replicas: number): { maxSurge: number; maxUnavaila
   return replicas > 1 ? { maxSurge: 0, maxUnavailable: 1 } : { maxSurge: 1, maxUnavailable: 0 };
 }
 
+/** What the pod builders read: the service's args without its Pulumi-only parts. */
+export type ServicePodArgs = Pick<
+  ModelServiceArgs,
+  | "cacheName"
+  | "manifest"
+  | "paths"
+  | "claimName"
+  | "image"
+  | "args"
+  | "env"
+  | "sizing"
+  | "containerPort"
+  | "healthPath"
+  | "startPeriodSeconds"
+  | "cpuRequest"
+  | "gpuCount"
+  | "nodeSelector"
+  | "tolerations"
+  | "verifyImage"
+>;
+
+const modelsMount = (paths: CachePaths) => ({ name: MODELS_VOLUME, mountPath: paths.mountPath, readOnly: true });
+const memoryOf = (args: Pick<ServicePodArgs, "sizing">) => `${args.sizing.limitMiB}Mi`;
+
+function healthProbe(healthPath: string, periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe {
+  return { httpGet: { path: healthPath, port: PORT_NAME }, periodSeconds, timeoutSeconds: PROBE_TIMEOUT_SECONDS, failureThreshold };
+}
+
+/**
+ * The `verify` init container: `model-cache verify` on the manifest, read-only, offline; the
+ * server never starts on an incomplete cache. The same memory and CPU as the server: a pod's
+ * effective request is the larger of its init and app containers', so this costs no capacity.
+ */
+export function verifyInitContainer(args: ServicePodArgs): k8s.types.input.core.v1.Container {
+  const memory = memoryOf(args);
+  return {
+    name: "verify",
+    image: args.verifyImage,
+    command: [DOWNLOADER_COMMAND],
+    args: ["verify"],
+    env: toKubernetesEnv({ ...consumerEnv(args.paths), [MANIFEST_ENV]: args.manifest.json }),
+    resources: { requests: { cpu: args.cpuRequest, memory }, limits: { memory } },
+    securityContext: CONTAINER_SECURITY_CONTEXT,
+    // "missing model <id>" becomes the termination message `kubectl describe pod` shows.
+    terminationMessagePolicy: "FallbackToLogsOnError",
+    volumeMounts: [modelsMount(args.paths), { name: TMP_VOLUME, mountPath: "/tmp" }],
+  };
+}
+
+/** The model server: offline env, measured memory (request = limit), a GPU on cuda, the probes. */
+export function serverContainer(args: ServicePodArgs): k8s.types.input.core.v1.Container {
+  const memory = memoryOf(args);
+  const cuda = args.sizing.device === "cuda";
+  return {
+    name: "model-server",
+    image: args.image,
+    ...(args.args.length > 0 ? { args: args.args } : {}),
+    env: toKubernetesEnv(args.env),
+    ports: [{ name: PORT_NAME, containerPort: args.containerPort, protocol: "TCP" }],
+    resources: {
+      requests: { cpu: args.cpuRequest, memory },
+      limits: { memory, ...(cuda ? { [GPU_RESOURCE]: String(args.gpuCount) } : {}) },
+    },
+    startupProbe: healthProbe(args.healthPath, STARTUP_PERIOD_SECONDS, startupFailureThreshold(args.startPeriodSeconds)),
+    readinessProbe: healthProbe(args.healthPath, READINESS_PERIOD_SECONDS, PROBE_FAILURE_THRESHOLD),
+    livenessProbe: livenessProbe(),
+    securityContext: CONTAINER_SECURITY_CONTEXT,
+    terminationMessagePolicy: "FallbackToLogsOnError",
+    volumeMounts: [modelsMount(args.paths), { name: TMP_VOLUME, mountPath: "/tmp" }],
+  };
+}
+
+/**
+ * The service's pod template. The digest label and the verify container's manifest make it change
+ * exactly when the manifest does: a model upgrade rolls the pods, nothing else does.
+ */
+export function servicePodTemplate(args: ServicePodArgs): k8s.types.input.core.v1.PodTemplateSpec {
+  const digest = args.manifest.digest;
+  const cuda = args.sizing.device === "cuda";
+  const selector = selectorLabels("service", args.cacheName);
+  return {
+    metadata: {
+      labels: objectLabels({ role: "service", cacheName: args.cacheName, manifestDigest: digest, device: args.sizing.device }),
+      annotations: contractAnnotations({ manifestDigest: digest }),
+    },
+    spec: {
+      automountServiceAccountToken: false,
+      securityContext: POD_SECURITY_CONTEXT,
+      ...(cuda && Object.keys(args.nodeSelector).length > 0 ? { nodeSelector: args.nodeSelector } : {}),
+      ...(cuda && args.tolerations.length > 0 ? { tolerations: args.tolerations } : {}),
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: "topology.kubernetes.io/zone",
+          whenUnsatisfiable: "ScheduleAnyway",
+          labelSelector: { matchLabels: selector },
+        },
+      ],
+      initContainers: [verifyInitContainer(args)],
+      containers: [serverContainer(args)],
+      volumes: [{ name: MODELS_VOLUME, persistentVolumeClaim: { claimName: args.claimName, readOnly: true } }, tmpVolume()],
+    },
+  };
+}
+
+/** The ClusterIP Service: selects the pods by role and cache, never by digest (old and new pods are one set). */
+export function serviceSpec(cacheName: string): k8s.types.input.core.v1.ServiceSpec {
+  return {
+    type: "ClusterIP",
+    selector: selectorLabels("service", cacheName),
+    ports: [{ name: PORT_NAME, port: SERVICE_PORT, targetPort: PORT_NAME, protocol: "TCP" }],
+  };
+}
+
+/** The PodDisruptionBudget: node drains keep `minAvailable` pods of the service. */
+export function disruptionBudgetSpec(cacheName: string, minAvailable: number): k8s.types.input.policy.v1.PodDisruptionBudgetSpec {
+  return { minAvailable, selector: { matchLabels: selectorLabels("service", cacheName) } };
+}
+
 /**
  * The model service: a Deployment whose pods mount the cache read-only, run offline with no hub
  * credentials, first verify the cache (`model-cache verify`, read-only, failing with the missing
@@ -108,19 +227,10 @@ export class ModelService extends pulumi.ComponentResource {
 
   constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("model-cache:kubernetes:ModelService", name, {}, opts);
-    const cuda = args.sizing.device === "cuda";
     const digest = args.manifest.digest;
     const labels = objectLabels({ role: "service", cacheName: args.cacheName, manifestDigest: digest, device: args.sizing.device });
     const annotations = contractAnnotations({ manifestDigest: digest });
     const selector = selectorLabels("service", args.cacheName);
-    const memory = `${args.sizing.limitMiB}Mi`;
-    const modelsMount = { name: MODELS_VOLUME, mountPath: args.paths.mountPath, readOnly: true };
-    const probe = (periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe => ({
-      httpGet: { path: args.healthPath, port: PORT_NAME },
-      periodSeconds,
-      timeoutSeconds: PROBE_TIMEOUT_SECONDS,
-      failureThreshold,
-    });
     this.serviceName = `${args.cacheName}-service`;
     const progressDeadlineSeconds = args.startPeriodSeconds + POD_START_BUDGET_SECONDS;
     const strategy = rollingUpdate(args.replicas);
@@ -136,61 +246,7 @@ export class ModelService extends pulumi.ComponentResource {
           selector: { matchLabels: selector },
           strategy: { type: "RollingUpdate", rollingUpdate: strategy },
           progressDeadlineSeconds,
-          template: {
-            // The digest label and the verify container's manifest make the pod template change
-            // exactly when the manifest does: a model upgrade rolls the pods, nothing else does.
-            metadata: { labels, annotations },
-            spec: {
-              automountServiceAccountToken: false,
-              securityContext: POD_SECURITY_CONTEXT,
-              ...(cuda && Object.keys(args.nodeSelector).length > 0 ? { nodeSelector: args.nodeSelector } : {}),
-              ...(cuda && args.tolerations.length > 0 ? { tolerations: args.tolerations } : {}),
-              topologySpreadConstraints: [
-                {
-                  maxSkew: 1,
-                  topologyKey: "topology.kubernetes.io/zone",
-                  whenUnsatisfiable: "ScheduleAnyway",
-                  labelSelector: { matchLabels: selector },
-                },
-              ],
-              initContainers: [
-                {
-                  name: "verify",
-                  image: args.verifyImage,
-                  command: [DOWNLOADER_COMMAND],
-                  args: ["verify"],
-                  env: toKubernetesEnv({ ...consumerEnv(args.paths), [MANIFEST_ENV]: args.manifest.json }),
-                  // The same memory and CPU as the server: a pod's effective request is the larger of
-                  // its init and app containers', so this costs no extra capacity.
-                  resources: { requests: { cpu: args.cpuRequest, memory }, limits: { memory } },
-                  securityContext: CONTAINER_SECURITY_CONTEXT,
-                  // "missing model <id>" becomes the termination message `kubectl describe pod` shows.
-                  terminationMessagePolicy: "FallbackToLogsOnError",
-                  volumeMounts: [modelsMount, { name: TMP_VOLUME, mountPath: "/tmp" }],
-                },
-              ],
-              containers: [
-                {
-                  name: "model-server",
-                  image: args.image,
-                  ...(args.args.length > 0 ? { args: args.args } : {}),
-                  env: toKubernetesEnv(args.env),
-                  ports: [{ name: PORT_NAME, containerPort: args.containerPort, protocol: "TCP" }],
-                  resources: {
-                    requests: { cpu: args.cpuRequest, memory },
-                    limits: { memory, ...(cuda ? { [GPU_RESOURCE]: String(args.gpuCount) } : {}) },
-                  },
-                  startupProbe: probe(STARTUP_PERIOD_SECONDS, startupFailureThreshold(args.startPeriodSeconds)),
-                  readinessProbe: probe(READINESS_PERIOD_SECONDS, PROBE_FAILURE_THRESHOLD),
-                  livenessProbe: livenessProbe(),
-                  securityContext: CONTAINER_SECURITY_CONTEXT,
-                  terminationMessagePolicy: "FallbackToLogsOnError",
-                  volumeMounts: [modelsMount, { name: TMP_VOLUME, mountPath: "/tmp" }],
-                },
-              ],
-              volumes: [{ name: MODELS_VOLUME, persistentVolumeClaim: { claimName: args.claimName, readOnly: true } }, tmpVolume()],
-            },
-          },
+          template: servicePodTemplate(args),
         },
       },
       {
@@ -200,26 +256,15 @@ export class ModelService extends pulumi.ComponentResource {
       },
     );
 
-    const metaLabels = appLabels({ cacheName: args.cacheName });
+    const metadata = { name: this.serviceName, namespace: args.namespace, labels: appLabels({ cacheName: args.cacheName }) };
     this.service = new k8s.core.v1.Service(
       `${name}-svc`,
-      {
-        metadata: { name: this.serviceName, namespace: args.namespace, labels: metaLabels },
-        spec: {
-          type: "ClusterIP",
-          selector,
-          ports: [{ name: PORT_NAME, port: SERVICE_PORT, targetPort: PORT_NAME, protocol: "TCP" }],
-        },
-      },
+      { metadata, spec: serviceSpec(args.cacheName) },
       { parent: this, dependsOn: args.dependsOn ?? [] },
     );
-
     this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
       `${name}-pdb`,
-      {
-        metadata: { name: this.serviceName, namespace: args.namespace, labels: metaLabels },
-        spec: { minAvailable: args.pdbMinAvailable, selector: { matchLabels: selector } },
-      },
+      { metadata, spec: disruptionBudgetSpec(args.cacheName, args.pdbMinAvailable) },
       { parent: this, dependsOn: args.dependsOn ?? [] },
     );
 

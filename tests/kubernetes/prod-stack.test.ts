@@ -217,7 +217,11 @@ describe("the models PVC", () => {
 describe("the models volume outlives the stack", () => {
   it("the EFS file system, its PV and the PVC are protected (no delete, no replacement) and retained on delete", () => {
     for (const r of [one(run, AWS.fileSystem), pv, pvc]) {
-      expect({ type: r.type, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({ type: r.type, protect: true, retainOnDelete: true });
+      expect({ type: r.type, protect: r.protect, retainOnDelete: r.retainOnDelete }).toEqual({
+        type: r.type,
+        protect: true,
+        retainOnDelete: true,
+      });
     }
   });
 

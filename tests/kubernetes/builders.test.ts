@@ -1,0 +1,84 @@
+/**
+ * The model service's named builders (pod template, verify init container, server container,
+ * Service and PodDisruptionBudget specs), called directly as a reader's own program would.
+ */
+import { describe, expect, it } from "vitest";
+import { LABELS, MANIFEST_ENV } from "../../components/core/contract";
+import {
+  disruptionBudgetSpec,
+  GPU_RESOURCE,
+  parseNodeSelector,
+  parseToleration,
+  type ServicePodArgs,
+  serverContainer,
+  servicePodTemplate,
+  serviceSpec,
+  verifyInitContainer,
+} from "../../components/kubernetes";
+import { prodPlan } from "./support";
+
+type Obj = Record<string, any>;
+
+function podArgs(overrides: Record<string, string> = {}): ServicePodArgs {
+  const plan = prodPlan(overrides);
+  const { config } = plan;
+  return {
+    cacheName: config.cacheName,
+    manifest: plan.manifest,
+    paths: plan.paths,
+    claimName: `${config.cacheName}-cache`,
+    image: config.serviceImage,
+    args: plan.serviceArgs,
+    env: plan.serviceEnv,
+    sizing: plan.sizing,
+    containerPort: config.servicePort,
+    healthPath: config.healthPath,
+    startPeriodSeconds: config.startPeriodSeconds,
+    cpuRequest: config.cpuRequest,
+    gpuCount: config.gpuCount,
+    nodeSelector: parseNodeSelector(config.gpuNodeSelector),
+    tolerations: config.gpuTolerations.map(parseToleration),
+    verifyImage: config.downloaderImage,
+  };
+}
+
+describe("the service's builders", () => {
+  it("verifyInitContainer: `model-cache verify` of the manifest, the cache mounted read-only", () => {
+    const args = podArgs();
+    const c = verifyInitContainer(args) as Obj;
+    expect(c["command"]).toEqual(["model-cache"]);
+    expect(c["args"]).toEqual(["verify"]);
+    expect(c["image"]).toBe(args.verifyImage);
+    expect(c["env"]).toContainEqual({ name: MANIFEST_ENV, value: args.manifest.json });
+    expect(c["volumeMounts"]).toContainEqual({ name: "models", mountPath: args.paths.mountPath, readOnly: true });
+  });
+
+  it("serverContainer: a GPU limit on cuda only, memory request = limit", () => {
+    const cuda = serverContainer(podArgs()) as Obj;
+    expect(cuda["resources"]["limits"][GPU_RESOURCE]).toBe("1");
+    expect(cuda["resources"]["requests"]["memory"]).toBe(cuda["resources"]["limits"]["memory"]);
+    const cpu = serverContainer(podArgs({ "model-cache:device": "cpu" })) as Obj;
+    expect(cpu["resources"]["limits"][GPU_RESOURCE]).toBeUndefined();
+  });
+
+  it("servicePodTemplate: GPU node selector and tolerations on cuda only, the digest as label and annotation", () => {
+    const args = podArgs();
+    const t = servicePodTemplate(args) as Obj;
+    expect(t["spec"]["nodeSelector"]).toEqual({ "eks.amazonaws.com/nodegroup": "gpu" });
+    expect(t["spec"]["tolerations"]).toEqual([{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
+    expect(t["metadata"]["labels"][LABELS.manifest]).toBeDefined();
+    expect(Object.values(t["metadata"]["annotations"])).toContain(args.manifest.digest);
+    const cpu = servicePodTemplate(podArgs({ "model-cache:device": "cpu" })) as Obj;
+    expect(cpu["spec"]["nodeSelector"]).toBeUndefined();
+    expect(cpu["spec"]["tolerations"]).toBeUndefined();
+  });
+
+  it("serviceSpec and disruptionBudgetSpec select the pods by role and cache, never by digest", () => {
+    const svc = serviceSpec("models") as Obj;
+    const pdb = disruptionBudgetSpec("models", 1) as Obj;
+    const selector = { [LABELS.role]: "service", [LABELS.cache]: "models" };
+    expect(svc["selector"]).toEqual(selector);
+    expect(pdb["selector"]["matchLabels"]).toEqual(selector);
+    expect(pdb["minAvailable"]).toBe(1);
+  });
+});
