@@ -12,11 +12,15 @@ export const ACCESS_POINT_PERMISSIONS = "0755";
 
 export interface EfsModelsVolumeArgs {
   cacheName: string;
-  vpcId: string;
-  /** One per availability zone the nodes run in (EFS allows one mount target per zone). */
+  /** The cluster's VPC, where the NFS security group goes (another resource's output is fine). */
+  vpcId: pulumi.Input<string>;
+  /**
+   * One per availability zone the nodes run in (EFS allows one mount target per zone). Plain
+   * strings: each names its mount target, so the set must be known when the program runs.
+   */
   subnetIds: string[];
   /** The cluster nodes' security group: the only source allowed to reach NFS. */
-  nodeSecurityGroupId: string;
+  nodeSecurityGroupId: pulumi.Input<string>;
   /** The PersistentVolume's name (cluster-scoped, so it includes the namespace). */
   persistentVolumeName: string;
   /** The claim the volume is reserved for (claimRef): no other claim can bind it. */
@@ -24,6 +28,67 @@ export interface EfsModelsVolumeArgs {
   storageSize: string;
   storageClassName: string;
   tags?: Record<string, string>;
+}
+
+/**
+ * The file system policy: deny any access without TLS, allow mounts (read and write) only through
+ * a mount target. As JSON for `aws.efs.FileSystemPolicy`.
+ */
+export function tlsOnlyPolicy(fileSystemArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "DenyUnencryptedTransport",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: "*",
+        Resource: fileSystemArn,
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+      {
+        Sid: "AllowMountThroughMountTargets",
+        Effect: "Allow",
+        Principal: { AWS: "*" },
+        Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+        Resource: fileSystemArn,
+        Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
+      },
+    ],
+  });
+}
+
+/** The access point: every client is the cache's POSIX user, rooted at `/<cacheName>`, created owned by it. */
+export function accessPointSettings(cacheName: string): Pick<aws.efs.AccessPointArgs, "posixUser" | "rootDirectory"> {
+  return {
+    posixUser: { uid: CACHE_UID, gid: CACHE_GID },
+    rootDirectory: {
+      path: `/${cacheName}`,
+      creationInfo: { ownerUid: CACHE_UID, ownerGid: CACHE_GID, permissions: ACCESS_POINT_PERMISSIONS },
+    },
+  };
+}
+
+/**
+ * The static PersistentVolume's spec: the EFS CSI driver with TLS, reclaim policy Retain (the cache
+ * survives its claim), reserved for the cache's claim by `claimRef`.
+ */
+export function efsPersistentVolumeSpec(args: {
+  volumeHandle: pulumi.Input<string>;
+  storageSize: string;
+  storageClassName: string;
+  claim: { namespace: pulumi.Input<string>; name: string };
+}): k8s.types.input.core.v1.PersistentVolumeSpec {
+  return {
+    capacity: { storage: args.storageSize },
+    accessModes: ["ReadWriteMany"],
+    volumeMode: "Filesystem",
+    persistentVolumeReclaimPolicy: "Retain",
+    storageClassName: args.storageClassName,
+    claimRef: { namespace: args.claim.namespace, name: args.claim.name },
+    mountOptions: ["tls"],
+    csi: { driver: EFS_CSI_DRIVER, volumeHandle: args.volumeHandle },
+  };
 }
 
 /** The volume handle the EFS CSI driver mounts: `<file system id>::<access point id>`. */
@@ -71,29 +136,7 @@ export class EfsModelsVolume extends pulumi.ComponentResource {
       `${name}-tls-only`,
       {
         fileSystemId: this.fileSystem.id,
-        policy: this.fileSystem.arn.apply((arn) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Sid: "DenyUnencryptedTransport",
-                Effect: "Deny",
-                Principal: { AWS: "*" },
-                Action: "*",
-                Resource: arn,
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-              },
-              {
-                Sid: "AllowMountThroughMountTargets",
-                Effect: "Allow",
-                Principal: { AWS: "*" },
-                Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                Resource: arn,
-                Condition: { Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } },
-              },
-            ],
-          }),
-        ),
+        policy: this.fileSystem.arn.apply(tlsOnlyPolicy),
       },
       { parent: this },
     );
@@ -133,11 +176,7 @@ export class EfsModelsVolume extends pulumi.ComponentResource {
       `${name}-ap`,
       {
         fileSystemId: this.fileSystem.id,
-        posixUser: { uid: CACHE_UID, gid: CACHE_GID },
-        rootDirectory: {
-          path: `/${args.cacheName}`,
-          creationInfo: { ownerUid: CACHE_UID, ownerGid: CACHE_GID, permissions: ACCESS_POINT_PERMISSIONS },
-        },
+        ...accessPointSettings(args.cacheName),
         tags: { ...tags, Name: `${args.cacheName}-models` },
       },
       { parent: this },
@@ -148,20 +187,12 @@ export class EfsModelsVolume extends pulumi.ComponentResource {
       `${name}-pv`,
       {
         metadata: { name: args.persistentVolumeName, labels: objectLabels({ role: "cache", cacheName: args.cacheName }) },
-        spec: {
-          capacity: { storage: args.storageSize },
-          accessModes: ["ReadWriteMany"],
-          volumeMode: "Filesystem",
-          // The cache survives its claim: deleting the PVC never deletes model files.
-          persistentVolumeReclaimPolicy: "Retain",
+        spec: efsPersistentVolumeSpec({
+          volumeHandle: pulumi.all([this.fileSystem.id, this.accessPoint.id]).apply(([fs, ap]) => efsVolumeHandle(fs, ap)),
+          storageSize: args.storageSize,
           storageClassName: args.storageClassName,
-          claimRef: { namespace: args.claim.namespace, name: args.claim.name },
-          mountOptions: ["tls"],
-          csi: {
-            driver: EFS_CSI_DRIVER,
-            volumeHandle: pulumi.all([this.fileSystem.id, this.accessPoint.id]).apply(([fs, ap]) => efsVolumeHandle(fs, ap)),
-          },
-        },
+          claim: args.claim,
+        }),
       },
       // Pods can only mount once a mount target answers in their zone.
       { parent: this, dependsOn: this.mountTargets, ...CACHE_PROTECTION },

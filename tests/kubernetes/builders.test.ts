@@ -3,7 +3,8 @@
  * Service and PodDisruptionBudget specs), called directly as a reader's own program would.
  */
 import { describe, expect, it } from "vitest";
-import { LABELS, MANIFEST_ENV } from "../../components/core/contract";
+import { accessPointSettings, efsPersistentVolumeSpec, efsVolumeHandle, tlsOnlyPolicy } from "../../components/aws";
+import { CACHE_GID, CACHE_UID, LABELS, MANIFEST_ENV } from "../../components/core/contract";
 import {
   disruptionBudgetSpec,
   GPU_RESOURCE,
@@ -80,5 +81,39 @@ describe("the service's builders", () => {
     expect(svc["selector"]).toEqual(selector);
     expect(pdb["selector"]["matchLabels"]).toEqual(selector);
     expect(pdb["minAvailable"]).toBe(1);
+  });
+});
+
+describe("the EFS volume's builders", () => {
+  it("tlsOnlyPolicy denies every access without TLS and allows mounts only through a mount target", () => {
+    const policy = JSON.parse(tlsOnlyPolicy("arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-1")) as { Statement: Obj[] };
+    const deny = policy.Statement.find((s) => s["Effect"] === "Deny");
+    expect(deny).toMatchObject({ Action: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    const allow = policy.Statement.find((s) => s["Effect"] === "Allow");
+    expect(allow?.["Condition"]).toEqual({ Bool: { "elasticfilesystem:AccessedViaMountTarget": "true" } });
+    expect(policy.Statement.every((s) => s["Resource"] === "arn:aws:elasticfilesystem:us-east-1:1:file-system/fs-1")).toBe(true);
+  });
+
+  it("accessPointSettings pins every client to the cache's user under /<cacheName>", () => {
+    expect(accessPointSettings("models")).toEqual({
+      posixUser: { uid: CACHE_UID, gid: CACHE_GID },
+      rootDirectory: { path: "/models", creationInfo: { ownerUid: CACHE_UID, ownerGid: CACHE_GID, permissions: "0755" } },
+    });
+  });
+
+  it("efsPersistentVolumeSpec: EFS CSI over TLS, Retain, reserved for the claim", () => {
+    const spec = efsPersistentVolumeSpec({
+      volumeHandle: efsVolumeHandle("fs-1", "fsap-2"),
+      storageSize: "50Gi",
+      storageClassName: "efs-sc",
+      claim: { namespace: "ml", name: "models-cache" },
+    }) as Obj;
+    expect(spec).toMatchObject({
+      persistentVolumeReclaimPolicy: "Retain",
+      accessModes: ["ReadWriteMany"],
+      claimRef: { namespace: "ml", name: "models-cache" },
+      mountOptions: ["tls"],
+      csi: { driver: "efs.csi.aws.com", volumeHandle: "fs-1::fsap-2" },
+    });
   });
 });
