@@ -48,18 +48,14 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
   const k8sOpts: pulumi.ComponentResourceOptions = provider ? { providers: [provider] } : {};
 
   const namespace = config.namespace;
+  // A NamespacePatch, not a Namespace: server-side apply creates the namespace when it is missing
+  // and only adds these labels to one that exists (a Namespace resource fails there with
+  // AlreadyExists since pulumi-kubernetes 4.29, which no longer upserts). Retained on delete: the
+  // namespace holds the retained models claim, and may have been there before the stack.
   const namespaceResource = config.createNamespace
-    ? new k8s.core.v1.Namespace(
+    ? new k8s.core.v1.NamespacePatch(
         namespace,
-        {
-          metadata: {
-            name: namespace,
-            labels: { ...appLabels(), ...POD_SECURITY_LABELS },
-          },
-        },
-        // Never deleted by Pulumi: deleting it would delete the retained models claim with it, and
-        // it may have existed before this stack (then Pulumi's server-side apply adopts it, adding
-        // the labels above to those it has).
+        { metadata: { name: namespace, labels: { ...appLabels(), ...POD_SECURITY_LABELS } } },
         { ...(provider ? { provider } : {}), retainOnDelete: true },
       )
     : undefined;

@@ -38,7 +38,7 @@ export function runProd(options: MockRunOptions = {}): Promise<MockRunResult> {
 }
 
 export const K8S = {
-  namespace: "kubernetes:core/v1:Namespace",
+  namespace: "kubernetes:core/v1:NamespacePatch",
   pv: "kubernetes:core/v1:PersistentVolume",
   pvc: "kubernetes:core/v1:PersistentVolumeClaim",
   secret: "kubernetes:core/v1:Secret",

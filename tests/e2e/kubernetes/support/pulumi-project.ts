@@ -30,6 +30,7 @@ export class PulumiProject {
   readonly dir: string;
   readonly env: NodeJS.ProcessEnv;
   private readonly root: string;
+  private readonly pulumiBin: string;
 
   private constructor(
     root: string,
@@ -37,6 +38,7 @@ export class PulumiProject {
     tools: E2eTools,
   ) {
     this.root = root;
+    this.pulumiBin = tools.pulumi;
     this.dir = path.join(root, "project");
     const home = path.join(root, "pulumi-home");
     const state = path.join(root, "state");
@@ -64,16 +66,9 @@ export class PulumiProject {
   }
 
   /** Copies the project, creates `stack` with `config` (Pulumi.<stack>.yaml) and the secrets. */
-  static async create(
-    tools: E2eTools,
-    stack: string,
-    config: Record<string, unknown>,
-    secrets: Record<string, string>,
-    pulumi = tools.pulumi,
-  ) {
+  static async create(tools: E2eTools, stack: string, config: Record<string, unknown>, secrets: Record<string, string>) {
     const root = mkdtempSync(path.join(tmpdir(), "model-cache-e2e-pulumi-"));
     const project = new PulumiProject(root, stack, tools);
-    project.pulumiBin = pulumi;
     mkdirSync(project.dir);
     for (const f of PROJECT_FILES) cpSync(path.join(REPO_ROOT, f), path.join(project.dir, f), { recursive: true });
     symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(project.dir, "node_modules"));
@@ -82,8 +77,6 @@ export class PulumiProject {
     for (const [key, value] of Object.entries(secrets)) await project.mustRun(["config", "set", "--secret", key, "--", value]);
     return project;
   }
-
-  private pulumiBin = "";
 
   get stackFile(): string {
     return path.join(this.dir, `Pulumi.${this.stack}.yaml`);

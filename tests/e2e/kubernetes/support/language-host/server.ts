@@ -217,8 +217,9 @@ server.addService(languageGrpc.LanguageRuntimeService, {
   }),
   run: unary(run),
   runPlugin,
-  installDependencies: (call: grpc.ServerWritableStream<languageProto.InstallDependenciesRequest, languageProto.InstallDependenciesResponse>) =>
-    call.end(),
+  installDependencies: (
+    call: grpc.ServerWritableStream<languageProto.InstallDependenciesRequest, languageProto.InstallDependenciesResponse>,
+  ) => call.end(),
   getProgramDependencies: unary(() => new languageProto.GetProgramDependenciesResponse()),
   about: unary(() => new languageProto.AboutResponse().setExecutable(process.execPath).setVersion(process.version)),
   runtimeOptionsPrompts: unary(() => new languageProto.RuntimeOptionsResponse()),
