@@ -17,6 +17,7 @@ import { cacheClaimName } from "../../../components/kubernetes/model-cache-volum
 import { downloaderJobName } from "../../../components/kubernetes/model-downloader";
 import { parseStackConfig } from "../../../infra/config";
 import { planStack } from "../../../infra/plan";
+import { policies } from "../../../policies/rules";
 import { type ControlPlane, startControlPlane } from "./support/control-plane";
 import { type EngineEvent, indexOf, opsOn, policyEvents, readEvents } from "./support/events";
 import { FAILING_IMAGE, FAILING_MESSAGE } from "./support/kwok-stages";
@@ -92,8 +93,10 @@ describe("the prod settings on a real API server, with the real CLI and provider
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     // The hermetic gate, run in the same project for the same stack file.
     const gate = await runGate();
+    // The engine prints a violation as the policy's description, a newline, then its message.
+    const description = (policy: string) => policies.find((p) => p.name === policy)?.description ?? "";
     const fromGate = gate.diagnostics
-      .map((d) => ({ policy: d.policy, level: d.level, urn: d.urn, message: d.message.trim() }))
+      .map((d) => ({ policy: d.policy, level: d.level, urn: d.urn, message: `${description(d.policy)}\n${d.message}`.trim() }))
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(fromCli.length).toBeGreaterThan(0); // the stack downloads SigLIP unverified: an advisory
     expect(fromCli).toEqual(fromGate);

@@ -115,8 +115,14 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
     return child;
   };
   let stopping = false;
+  // If the test process ends without calling stop() (a timeout, an interrupt), still end them.
+  const killAll = () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", killAll);
   const stop = async () => {
     stopping = true;
+    process.removeListener("exit", killAll);
     // Reverse order: clients before the API server, the API server before etcd.
     for (const child of [...children].reverse()) {
       if (child.exitCode !== null || child.signalCode !== null) continue;
@@ -163,8 +169,9 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
         "https://kubernetes.default.svc.cluster.local",
       ],
       ...["--service-account-key-file", "sa.pub", "--service-account-signing-key-file", "sa.key"],
-      // Addresses handed out to Service objects only: no proxy runs, nothing is ever sent to them.
-      ...["--service-cluster-ip-range", "10.96.0.0/16"],
+      // Addresses handed out to Service objects only (TEST-NET-2, never routed): no proxy runs,
+      // nothing is ever sent to them.
+      ...["--service-cluster-ip-range", "198.51.100.0/24"],
       // PodSecurity is on by default; named so a change of defaults cannot silently drop it.
       ...["--enable-admission-plugins", "NamespaceLifecycle,ServiceAccount,PodSecurity,DefaultStorageClass,StorageObjectInUseProtection"],
       ...["--enable-priority-and-fairness=false", "--profiling=false", "--endpoint-reconciler-type", "none"],
@@ -219,6 +226,9 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
           "persistentvolumeclaim-protection-controller",
           "disruption-controller",
           "endpointslice-controller",
+          "endpoints-controller",
+          // Lifts the not-ready taint the API server puts on a new node once kwok reports it Ready.
+          "node-lifecycle-controller",
         ].join(","),
       ],
       ...["--service-account-private-key-file", "sa.key", "--root-ca-file", "ca.crt", "--use-service-account-credentials=false"],
@@ -237,17 +247,26 @@ export async function startControlPlane(tools: E2eTools): Promise<ControlPlane> 
     start("kwok", tools.kwok, [
       ...["--kubeconfig", kubeconfigPath, "--config", stagesFile, "--server-address", `127.0.0.1:${kwokPort}`],
       ...["--manage-all-nodes=false", "--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake"],
-      ...["--cidr", "127.64.0.0/16", "--node-ip", "127.0.0.1"],
+      // Pod IPs are status values only (no container, no proxy: nothing ever connects to them);
+      // EndpointSlices refuse loopback ones, so they come from TEST-NET-1 (RFC 5737), which is
+      // never routed. The node's IP, where the API server would reach a kubelet, is loopback.
+      ...["--cidr", "192.0.2.0/24", "--node-ip", "127.0.0.1"],
     ]);
 
     await kubectl(["apply", "-f", "-"], FAKE_NODES.map((n) => JSON.stringify(n)).join("\n"));
     await waitFor(
-      "the fake nodes Ready",
+      "the fake nodes Ready and schedulable",
       async () => {
-        const nodes = (await getJson(["nodes"])) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+        const nodes = (await getJson(["nodes"])) as {
+          items: { spec?: { taints?: { key: string }[] }; status?: { conditions?: { type: string; status: string }[] } }[];
+        };
         return (
           nodes.items.length === FAKE_NODES.length &&
-          nodes.items.every((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+          nodes.items.every(
+            (n) =>
+              n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") &&
+              !n.spec?.taints?.some((t) => t.key.startsWith("node.kubernetes.io/")),
+          )
         );
       },
       60_000,

@@ -60,6 +60,8 @@ export class PulumiProject {
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+      // Enables `--event-log` (the engine events, which the tests read step order from).
+      PULUMI_DEBUG_COMMANDS: "true",
       E2E_PULUMI_VERSION: tools.pulumi.match(/pulumi-(\d+\.\d+\.\d+)/)?.[1] ?? "3.0.0",
       NO_COLOR: "1",
     };
@@ -97,11 +99,15 @@ export class PulumiProject {
 
   run(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     return new Promise((resolve) => {
-      const child = spawn(this.pulumiBin, [...args, "--non-interactive"], {
+      const child = spawn(this.pulumiBin, ["--non-interactive", ...args], {
         cwd: this.dir,
         env: { ...this.env, ...extraEnv },
         stdio: ["ignore", "pipe", "pipe"],
       });
+      // A CLI still running when the test process ends (a timeout) is ended with it.
+      const kill = () => child.kill("SIGKILL");
+      process.once("exit", kill);
+      child.on("exit", () => process.removeListener("exit", kill));
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
