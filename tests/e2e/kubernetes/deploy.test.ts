@@ -146,9 +146,11 @@ describe("the prod settings on a real API server, with the real CLI and provider
     expect(p.code, p.output).toBe(0);
     const u = await up("--expect-no-changes");
     expect(u.code, u.output).toBe(0);
-    // pulumi-kubernetes #3089: an in-place change of a Job that is gone fails "unable to get
-    // cluster state". This Job is never patched: a change of it is a fresh run.
-    project.writeConfig({ ...project.readConfig(), "model-cache:downloaderCpu": "2" });
+    // pulumi-kubernetes #3089: an in-place change of a Job that is gone (the provider patches a
+    // Job in place for anything but its template, completions, parallelism and selector, e.g. the
+    // retry limit) fails "unable to get cluster state". This Job is never patched: a change of it
+    // is a fresh run.
+    project.writeConfig({ ...project.readConfig(), "model-cache:jobBackoffLimit": 3 });
     const changed = await up();
     expect(changed.code, changed.output).toBe(0);
     expect(changed.output).not.toMatch(/unable to get cluster state/);
