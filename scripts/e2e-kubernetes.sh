@@ -8,4 +8,4 @@ trap 'rm -f "$env_file"' EXIT
 bash scripts/e2e-tools.sh --env >"$env_file"
 # shellcheck disable=SC1090
 source "$env_file"
-exec npx vitest run --config vitest.e2e.kubernetes.config.mts "$@"
+exec npx vitest run --config tests/e2e/kubernetes/vitest.config.mts "$@"
