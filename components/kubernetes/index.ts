@@ -1,3 +1,4 @@
+export { ComponentArgsError } from "./args-error";
 export * from "./config-values";
 export { APP_NAME, appLabels, objectLabels, selectorLabels } from "./labels";
 export { cacheClaimName, ModelCacheVolume, type ModelCacheVolumeArgs } from "./model-cache-volume";
@@ -8,6 +9,7 @@ export {
   ModelDownloader,
   type ModelDownloaderArgs,
   REPLACE_UNREADY_ANNOTATION,
+  validateDownloaderArgs,
 } from "./model-downloader";
 export {
   disruptionBudgetSpec,
@@ -21,6 +23,7 @@ export {
   servicePodTemplate,
   serviceSpec,
   startupFailureThreshold,
+  validateServiceArgs,
   verifyInitContainer,
 } from "./model-service";
 export { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT } from "./security";

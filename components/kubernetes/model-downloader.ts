@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { type CachePaths, contractAnnotations, downloaderEnv, HUB_TOKEN_ENV, toKubernetesEnv } from "../core/contract";
 import type { BuiltManifest } from "../core/selection";
+import { ComponentArgsError } from "./args-error";
 import { appLabels, objectLabels } from "./labels";
 import { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT, TMP_VOLUME, tmpVolume } from "./security";
 
@@ -21,6 +22,24 @@ export const AWAIT_MARGIN_SECONDS = 120;
 /** `<cacheName>-download-<first hex digits of the manifest digest>`: at most 62 characters. */
 export function downloaderJobName(cacheName: string, manifestDigest: string): string {
   return `${cacheName}-download-${manifestDigest.slice(0, JOB_NAME_DIGEST_CHARS)}`;
+}
+
+/** Checked before anything is registered; the error names the arg and what it must be. */
+export function validateDownloaderArgs(
+  args: Pick<ModelDownloaderArgs, "image" | "backoffLimit" | "activeDeadlineSeconds" | "memoryMiB" | "concurrency">,
+): void {
+  const fail = (arg: string, message: string) => {
+    throw new ComponentArgsError(`ModelDownloader args.${arg}: ${message}`);
+  };
+  if (args.image === "")
+    fail("image", "must name the downloader image in a registry the cluster pulls from (built from downloader/Dockerfile)");
+  if (!Number.isInteger(args.backoffLimit) || args.backoffLimit < 0)
+    fail("backoffLimit", `must be a whole number ≥ 0 (got ${args.backoffLimit})`);
+  if (!Number.isInteger(args.activeDeadlineSeconds) || args.activeDeadlineSeconds < 1)
+    fail("activeDeadlineSeconds", `must be a whole number of seconds ≥ 1 (got ${args.activeDeadlineSeconds})`);
+  if (!Number.isInteger(args.memoryMiB) || args.memoryMiB < 1)
+    fail("memoryMiB", `must be a whole number of MiB ≥ 1 (got ${args.memoryMiB})`);
+  if (!Number.isInteger(args.concurrency) || args.concurrency < 1) fail("concurrency", `must be ≥ 1 (got ${args.concurrency})`);
 }
 
 export interface ModelDownloaderArgs {
@@ -57,6 +76,7 @@ export class ModelDownloader extends pulumi.ComponentResource {
   readonly tokenSecret?: k8s.core.v1.Secret;
 
   constructor(name: string, args: ModelDownloaderArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateDownloaderArgs(args);
     super("model-cache:kubernetes:ModelDownloader", name, {}, opts);
     this.jobName = downloaderJobName(args.cacheName, args.manifest.digest);
     const labels = objectLabels({ role: "downloader", cacheName: args.cacheName, manifestDigest: args.manifest.digest });

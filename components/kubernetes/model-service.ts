@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type CachePaths, consumerEnv, contractAnnotations, MANIFEST_ENV, toKubernetesEnv } from "../core/contract";
 import type { BuiltManifest } from "../core/selection";
 import type { MemorySizing } from "../core/sizing";
+import { ComponentArgsError } from "./args-error";
 import type { Toleration } from "./config-values";
 import { appLabels, objectLabels, selectorLabels } from "./labels";
 import { DOWNLOADER_COMMAND } from "./model-downloader";
@@ -89,6 +90,25 @@ export function livenessProbe(): k8s.types.input.core.v1.Probe {
  */
 export function rollingUpdate(replicas: number): { maxSurge: number; maxUnavailable: number } {
   return replicas > 1 ? { maxSurge: 0, maxUnavailable: 1 } : { maxSurge: 1, maxUnavailable: 0 };
+}
+
+/** Checked before anything is registered, so a reader's own program fails on the arg, not in the cluster. */
+export function validateServiceArgs(
+  args: Pick<ModelServiceArgs, "replicas" | "pdbMinAvailable" | "gpuCount" | "sizing" | "image" | "verifyImage">,
+): void {
+  const fail = (arg: string, message: string) => {
+    throw new ComponentArgsError(`ModelService args.${arg}: ${message}`);
+  };
+  if (!Number.isInteger(args.replicas) || args.replicas < 1) fail("replicas", `must be a whole number ≥ 1 (got ${args.replicas})`);
+  if (args.pdbMinAvailable < 0 || (args.pdbMinAvailable > 0 && args.pdbMinAvailable >= args.replicas))
+    fail(
+      "pdbMinAvailable",
+      `must be less than replicas (${args.replicas}), or a node drain can never evict a pod (got ${args.pdbMinAvailable})`,
+    );
+  if (args.sizing.device === "cuda" && (!Number.isInteger(args.gpuCount) || args.gpuCount < 1))
+    fail("gpuCount", `must be ≥ 1 on cuda (got ${args.gpuCount})`);
+  if (args.image === "") fail("image", "must name the model server image");
+  if (args.verifyImage === "") fail("verifyImage", "must name the downloader image whose `model-cache verify` checks the cache");
 }
 
 /** What the pod builders read: the service's args without its Pulumi-only parts. */
@@ -226,6 +246,7 @@ export class ModelService extends pulumi.ComponentResource {
   readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    validateServiceArgs(args);
     super("model-cache:kubernetes:ModelService", name, {}, opts);
     const digest = args.manifest.digest;
     const labels = objectLabels({ role: "service", cacheName: args.cacheName, manifestDigest: digest, device: args.sizing.device });

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { accessPointSettings, efsPersistentVolumeSpec, efsVolumeHandle, tlsOnlyPolicy } from "../../components/aws";
 import { CACHE_GID, CACHE_UID, LABELS, MANIFEST_ENV } from "../../components/core/contract";
 import {
+  ComponentArgsError,
   disruptionBudgetSpec,
   GPU_RESOURCE,
   parseNodeSelector,
@@ -14,6 +15,8 @@ import {
   serverContainer,
   servicePodTemplate,
   serviceSpec,
+  validateDownloaderArgs,
+  validateServiceArgs,
   verifyInitContainer,
 } from "../../components/kubernetes";
 import { prodPlan } from "./support";
@@ -115,5 +118,28 @@ describe("the EFS volume's builders", () => {
       mountOptions: ["tls"],
       csi: { driver: "efs.csi.aws.com", volumeHandle: "fs-1::fsap-2" },
     });
+  });
+});
+
+describe("the components check their args before registering anything, naming the arg", () => {
+  const downloader = { image: "ghcr.io/x/downloader:1", backoffLimit: 2, activeDeadlineSeconds: 3600, memoryMiB: 1024, concurrency: 4 };
+  it("ModelDownloader", () => {
+    expect(() => validateDownloaderArgs(downloader)).not.toThrow();
+    expect(() => validateDownloaderArgs({ ...downloader, image: "" })).toThrow(
+      /^ModelDownloader args\.image: must name the downloader image/,
+    );
+    expect(() => validateDownloaderArgs({ ...downloader, backoffLimit: -1 })).toThrow(ComponentArgsError);
+    expect(() => validateDownloaderArgs({ ...downloader, activeDeadlineSeconds: 0 })).toThrow(/args\.activeDeadlineSeconds: .*\(got 0\)/);
+  });
+
+  it("ModelService", () => {
+    const args = { ...podArgs(), replicas: 2, pdbMinAvailable: 1 };
+    expect(() => validateServiceArgs(args)).not.toThrow();
+    expect(() => validateServiceArgs({ ...args, pdbMinAvailable: 2 })).toThrow(
+      /^ModelService args\.pdbMinAvailable: must be less than replicas \(2\)/,
+    );
+    expect(() => validateServiceArgs({ ...args, replicas: 0, pdbMinAvailable: 0 })).toThrow(/args\.replicas/);
+    expect(() => validateServiceArgs({ ...args, gpuCount: 0 })).toThrow(/args\.gpuCount: must be ≥ 1 on cuda/);
+    expect(() => validateServiceArgs({ ...args, verifyImage: "" })).toThrow(/args\.verifyImage/);
   });
 });
