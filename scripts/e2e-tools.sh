@@ -5,6 +5,7 @@
 # suite reads (`--env` prints only that, as `export NAME=value` lines).
 #
 #   pulumi          github.com/pulumi/pulumi/pkg/v3/cmd/pulumi at the CLI pin in package.json
+#   language-nodejs github.com/pulumi/pulumi/sdk/v3 v3.68.0: pulumi-language-nodejs, the newest the proxy serves
 #   kubernetes      github.com/pulumi/pulumi-kubernetes/provider/v4 (pulumi-resource-kubernetes)
 #   kubernetes-cp   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl from k8s.io/kubernetes
 #   etcd            go.etcd.io/etcd/server/v3
@@ -33,13 +34,29 @@ say() { [[ $ENV_ONLY == 1 ]] && echo "$*" >&2 || echo "$*"; }
 PULUMI_VERSION="${PULUMI_CLI_VERSION:-$(node -p 'const p = require(process.argv[1]); (p.config && p.config.pulumiCli) || p.devDependencies.pulumi' "$ROOT/package.json")}"
 # @pulumi/kubernetes' provider. The module proxy serves exactly one pseudo-version of
 # provider/v4 here: the commit of the v4.25.0 release (f47bc2d6f199, 2026-01-15); the commit of the
-# npm package's 4.34.2 release is refused ("This module version is not available"). See
-# docs/kubernetes.md, "End-to-end: Kubernetes".
-K8S_PROVIDER_MODULE_VERSION="v4.0.0-20260115033456-f47bc2d6f199"
-K8S_PROVIDER_VERSION="4.25.0"
+# 4.34.2 release is refused ("This module version is not available"). See docs/kubernetes.md,
+# "End-to-end: Kubernetes".
+# package.json pins @pulumi/kubernetes to that release, so the provider the suite runs is the one
+# the SDK asks for and the one a deploy downloads.
+K8S_PROVIDER_VERSION="$(node -p 'require(process.argv[1]).dependencies["@pulumi/kubernetes"]' "$ROOT/package.json")"
+case "$K8S_PROVIDER_VERSION" in
+  4.25.0) K8S_PROVIDER_MODULE_VERSION="v4.0.0-20260115033456-f47bc2d6f199" ;;
+  *)
+    echo "e2e-tools: no provider/v4 module version known for @pulumi/kubernetes $K8S_PROVIDER_VERSION;" \
+      "add the pseudo-version of its release commit here (the module proxy served only 4.25.0's)" >&2
+    exit 1
+    ;;
+esac
 # The provider at that commit is built against client-go v0.33; v1.34 is within client-go's
 # supported skew (one minor either side), and is the oldest Kubernetes line the proxy serves here.
 KUBERNETES_VERSION="v1.34.4"
+# The Node.js language plugin: its own module (sdk/nodejs/cmd/pulumi-language-nodejs/v3) is refused
+# by the module proxy ("This module version is not available"), and so is every version of it;
+# v3.68.0 is the newest release whose sdk/v3 module still carries the plugin's package
+# (github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs), so that is the real plugin
+# built here. It runs programs (Run); policy packs it cannot start (RunPlugin came later), so the
+# suites hand the CLI the pack as an executable analyzer that runs the SDK's own run-policy-pack.
+LANGUAGE_HOST_VERSION="v3.68.0"
 ETCD_VERSION="v3.6.16"
 KWOK_VERSION="v0.8.0"
 
@@ -105,6 +122,16 @@ build_pulumi() {
     go get "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@v$PULUMI_VERSION"
     go build -ldflags "$LDFLAGS_BASE -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
       -o "$dir/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  )
+}
+
+# --- the Node.js language plugin ------------------------------------------------------------
+build_language_host() {
+  local dir="$1" src="$1/src"
+  wrapper "$src" github.com/pulumi/pulumi/sdk/v3 "$LANGUAGE_HOST_VERSION" no_local
+  (
+    cd "$src"
+    go build -ldflags "$LDFLAGS_BASE" -o "$dir/bin/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
   )
 }
 
@@ -202,10 +229,11 @@ if ! command -v go >/dev/null; then
   exit 1
 fi
 say "go: $(go version)"
-ONLY="${E2E_TOOLS_ONLY:-pulumi kubernetes etcd kubernetes-cp kwok}"
+ONLY="${E2E_TOOLS_ONLY:-pulumi language-nodejs kubernetes etcd kubernetes-cp kwok}"
 for t in $ONLY; do
   case "$t" in
     pulumi) ensure pulumi "$PULUMI_VERSION" build_pulumi ;;
+    language-nodejs) ensure pulumi-language-nodejs "${LANGUAGE_HOST_VERSION#v}" build_language_host ;;
     kubernetes) ensure pulumi-resource-kubernetes "$K8S_PROVIDER_VERSION" build_k8s_provider ;;
     etcd) ensure etcd "$ETCD_VERSION" build_etcd ;;
     kubernetes-cp) ensure kubernetes "$KUBERNETES_VERSION" build_kubernetes ;;
@@ -217,10 +245,12 @@ done
 emit() { echo "export $1=$(printf '%q' "$2")"; }
 {
   [[ -n "${DIR_pulumi:-}" ]] && emit E2E_PULUMI_BIN "$DIR_pulumi"
+  [[ -n "${DIR_pulumi_language_nodejs:-}" ]] && emit E2E_LANGUAGE_HOST_BIN "$DIR_pulumi_language_nodejs"
   [[ -n "${DIR_pulumi_resource_kubernetes:-}" ]] && emit E2E_PROVIDER_BIN "$DIR_pulumi_resource_kubernetes"
   [[ -n "${DIR_pulumi_resource_kubernetes:-}" ]] && emit E2E_PROVIDER_VERSION "$K8S_PROVIDER_VERSION"
   [[ -n "${DIR_etcd:-}" ]] && emit E2E_ETCD_BIN "$DIR_etcd"
   [[ -n "${DIR_kubernetes:-}" ]] && emit E2E_KUBERNETES_BIN "$DIR_kubernetes"
   [[ -n "${DIR_kubernetes:-}" ]] && emit E2E_KUBERNETES_VERSION "$KUBERNETES_VERSION"
   [[ -n "${DIR_kwok:-}" ]] && emit E2E_KWOK_BIN "$DIR_kwok"
+  : # (E2E_TOOLS_ONLY may leave the last one out)
 } | if [[ $ENV_ONLY == 1 ]]; then cat; else sed 's/^export /  /'; fi

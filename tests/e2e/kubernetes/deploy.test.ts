@@ -4,8 +4,9 @@
  * control plane (etcd, kube-apiserver with PodSecurity admission, kube-controller-manager,
  * kube-scheduler), with kwok faking the nodes and pod lifecycles: there is no kubelet, so no
  * container runs; kwok marks scheduled pods Running and Ready, and this suite's kwok stages mark
- * Job pods Succeeded (or Failed for FAILING_IMAGE). The Node.js language plugin is a stand-in
- * (language-host/server.ts: the real one is not served by the module proxy here).
+ * Job pods Succeeded (or Failed for FAILING_IMAGE). The Node.js language plugin is the real one at
+ * v3.68.0, the newest the module proxy serves (scripts/e2e-tools.sh); it cannot start policy
+ * packs, so the pack is handed to the CLI as an executable analyzer (PulumiProject.policyPack).
  *
  * The stack: the prod stack's settings except the AWS volume (static, bound to a PV created here).
  * Tests run in order on one stack, as an operator's days would.
@@ -86,7 +87,7 @@ afterAll(async () => {
 
 describe("the prod settings on a real API server, with the real CLI and provider", () => {
   it("`pulumi preview --policy-pack policies` passes, with the same diagnostics as `npm run check` for the stack", async () => {
-    const result = await preview("--policy-pack", path.join(project.dir, "policies"));
+    const result = await preview("--policy-pack", project.policyPack());
     expect(result.code, result.output).toBe(0);
     const fromCli = policyEvents(result.events)
       .map((e) => ({ policy: e.policyName, level: e.enforcementLevel, urn: e.resourceUrn ?? "", message: uncolored(e.message) }))

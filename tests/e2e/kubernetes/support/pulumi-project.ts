@@ -3,8 +3,14 @@
  * policies/, package.json, tsconfig.json and the repository's node_modules), driven with the real
  * `pulumi` CLI: a local file backend, a passphrase secrets provider, a PULUMI_HOME of its own,
  * the built Kubernetes provider on PATH (found as an ambient plugin: nothing is downloaded, and
- * automatic plugin acquisition is off), and the suite's language-host stand-in on PATH (see
- * language-host/server.ts for why it is one).
+ * automatic plugin acquisition is off), and the real Node.js language plugin built by
+ * scripts/e2e-tools.sh on PATH (v3.68.0, the newest the module proxy serves: see there).
+ *
+ * That plugin runs programs but cannot start a policy pack (RunPlugin came after it), so the pack
+ * is handed to the CLI as an executable analyzer (`policyPack()`): a launcher that runs the SDK's
+ * own `@pulumi/pulumi/cmd/run-policy-pack` in the pack's folder with the engine's address, which is
+ * what a current plugin's RunPlugin runs (the engine's NewPolicyAnalyzer launches an executable
+ * pack path directly).
  */
 import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -15,7 +21,6 @@ import { REPO_ROOT } from "../../../../gate/stack-file";
 import type { E2eTools } from "./tools";
 
 const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "infra", "components", "gate", "policies"];
-const LANGUAGE_HOST_DIR = path.join(__dirname, "language-host");
 export const PASSPHRASE = "model-cache-e2e";
 
 export interface CliResult {
@@ -49,7 +54,7 @@ export class PulumiProject {
       ...inherited,
       PATH: [
         tools.providerDir,
-        LANGUAGE_HOST_DIR,
+        tools.languageHostDir,
         path.dirname(process.execPath),
         path.dirname(tools.pulumi),
         process.env["PATH"] ?? "",
@@ -78,6 +83,15 @@ export class PulumiProject {
     project.writeConfig(config);
     for (const [key, value] of Object.entries(secrets)) await project.mustRun(["config", "set", "--secret", key, "--", value]);
     return project;
+  }
+
+  /** The project's `policies/` as a pack the CLI can start (see the module comment). */
+  policyPack(): string {
+    const launcher = path.join(this.root, "model-cache-contract-pack");
+    const packDir = path.join(this.dir, "policies");
+    const runner = path.join(this.dir, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
+    writeFileSync(launcher, `#!/bin/sh\ncd "${packDir}" && exec node "${runner}" "$1" .\n`, { mode: 0o755 });
+    return launcher;
   }
 
   get stackFile(): string {

@@ -8,6 +8,7 @@ import { z } from "zod";
 
 const ToolsEnv = z.object({
   E2E_PULUMI_BIN: z.string().min(1),
+  E2E_LANGUAGE_HOST_BIN: z.string().min(1),
   E2E_PROVIDER_BIN: z.string().min(1),
   E2E_PROVIDER_VERSION: z.string().min(1),
   E2E_ETCD_BIN: z.string().min(1),
@@ -18,6 +19,8 @@ const ToolsEnv = z.object({
 
 export interface E2eTools {
   pulumi: string;
+  /** The directory holding the real pulumi-language-nodejs (put on PATH for the engine). */
+  languageHostDir: string;
   /** The directory holding pulumi-resource-kubernetes (put on PATH for the engine). */
   providerDir: string;
   providerVersion: string;
@@ -43,6 +46,7 @@ export function e2eTools(env: NodeJS.ProcessEnv = process.env): E2eTools {
   const e = parsed.data;
   const tools: E2eTools = {
     pulumi: path.join(e.E2E_PULUMI_BIN, "pulumi"),
+    languageHostDir: e.E2E_LANGUAGE_HOST_BIN,
     providerDir: e.E2E_PROVIDER_BIN,
     providerVersion: e.E2E_PROVIDER_VERSION,
     etcd: path.join(e.E2E_ETCD_BIN, "etcd"),
@@ -56,6 +60,7 @@ export function e2eTools(env: NodeJS.ProcessEnv = process.env): E2eTools {
   };
   for (const file of [
     tools.pulumi,
+    path.join(tools.languageHostDir, "pulumi-language-nodejs"),
     path.join(tools.providerDir, "pulumi-resource-kubernetes"),
     tools.etcd,
     tools.kubeApiserver,
