@@ -12,7 +12,7 @@ import { readStackFile } from "../../../gate/stack-file";
 import { parseStackConfig } from "../../../infra/config";
 import { planStack } from "../../../infra/plan";
 import { runCli, tempDir } from "../../downloader/support/cli";
-import { startEngine, type TestEngine } from "./support/engine";
+import { startEngine, type TestEngine } from "../docker/support/engine";
 import { buildStandIn, STAND_IN_IMAGE } from "./support/stand-in-image";
 
 const ALLOCATE_MIB = 300;

@@ -1,18 +1,10 @@
 /**
- * The real binaries this suite needs, where the Kubernetes end-to-end issue's tool script puts
- * them (`eval "$(bash scripts/e2e-tools.sh --env)"` exports these): the Pulumi CLI, the
- * Kubernetes provider, etcd and kube-apiserver.
+ * The real binaries this suite needs (the Pulumi CLI, the Kubernetes provider, etcd and
+ * kube-apiserver), where scripts/e2e-tools.sh put them: the Kubernetes suite's reader of its
+ * environment, narrowed to what this suite uses.
  */
-import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { z } from "zod";
-
-const ToolsEnv = z.object({
-  E2E_PULUMI_BIN: z.string().min(1),
-  E2E_PROVIDER_BIN: z.string().min(1),
-  E2E_ETCD_BIN: z.string().min(1),
-  E2E_KUBERNETES_BIN: z.string().min(1),
-});
+import { e2eTools } from "../../kubernetes/support/tools";
 
 export interface Tools {
   /** Directory with `pulumi`. */
@@ -24,27 +16,6 @@ export interface Tools {
 }
 
 export function tools(env: NodeJS.ProcessEnv = process.env): Tools {
-  const parsed = ToolsEnv.safeParse(env);
-  if (!parsed.success) {
-    const missing = parsed.error.issues.map((i) => i.path.join(".")).join(", ");
-    throw new Error(
-      `${missing}: not set; run \`eval "$(bash scripts/e2e-tools.sh --env)"\` first (it builds the real CLI, provider, etcd and kube-apiserver)`,
-    );
-  }
-  const e = parsed.data;
-  const found: Tools = {
-    pulumiDir: e.E2E_PULUMI_BIN,
-    providerDir: e.E2E_PROVIDER_BIN,
-    etcd: path.join(e.E2E_ETCD_BIN, "etcd"),
-    kubeApiserver: path.join(e.E2E_KUBERNETES_BIN, "kube-apiserver"),
-  };
-  for (const file of [
-    path.join(found.pulumiDir, "pulumi"),
-    path.join(found.providerDir, "pulumi-resource-kubernetes"),
-    found.etcd,
-    found.kubeApiserver,
-  ]) {
-    if (!existsSync(file)) throw new Error(`${file} is missing; run scripts/e2e-tools.sh to build it`);
-  }
-  return found;
+  const all = e2eTools(env);
+  return { pulumiDir: path.dirname(all.pulumi), providerDir: all.providerDir, etcd: all.etcd, kubeApiserver: all.kubeApiserver };
 }
