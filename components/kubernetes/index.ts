@@ -1,10 +1,21 @@
 export { ComponentArgsError } from "./args-error";
 export * from "./config-values";
+export {
+  cacheClaimName,
+  type KubernetesCacheContext,
+  type KubernetesCacheContextArgs,
+  kubernetesCacheContext,
+  MAX_CACHE_NAME_CHARS,
+} from "./context";
 export { APP_NAME, appLabels, objectLabels, selectorLabels } from "./labels";
-export { cacheClaimName, ModelCacheVolume, type ModelCacheVolumeArgs } from "./model-cache-volume";
+export { CACHE_PROTECTION, ModelCacheVolume, type ModelCacheVolumeArgs } from "./model-cache-volume";
 export {
   DOWNLOADER_COMMAND,
+  DOWNLOADER_DEFAULTS,
+  type DownloaderJobArgs,
   downloaderJobName,
+  downloaderJobSpec,
+  downloaderLabels,
   HUB_TOKEN_SECRET_KEY,
   ModelDownloader,
   type ModelDownloaderArgs,
@@ -19,8 +30,10 @@ export {
   type ModelServiceArgs,
   rollingUpdate,
   type ServicePodArgs,
+  type ServiceSettings,
   serverContainer,
   servicePodTemplate,
+  serviceSettings,
   serviceSpec,
   startupFailureThreshold,
   validateServiceArgs,

@@ -1,20 +1,26 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { KubernetesCacheContext } from "./context";
 import { objectLabels } from "./labels";
 
+export { cacheClaimName } from "./context";
+
 export interface ModelCacheVolumeArgs {
-  cacheName: string;
-  namespace: pulumi.Input<string>;
-  /** The claim's name; see `cacheClaimName`. */
-  claimName: string;
-  /** Requested size (nominal on EFS, which is elastic). */
-  storageSize: string;
-  /** The StorageClass; "" means none (static binding only, never the cluster's default class). */
-  storageClassName: string;
-  /** Bind to this PersistentVolume (static provisioning) instead of asking the class for one. */
+  /** The cache's name, namespace and claim name (`kubernetesCacheContext`). */
+  context: KubernetesCacheContext;
+  /** Requested size, e.g. "50Gi" (nominal on EFS, which is elastic). */
+  storageSize: pulumi.Input<string>;
+  /**
+   * The StorageClass. "" means none: static binding to `volumeName` only, never the cluster's
+   * default class. It must provide ReadWriteMany (the downloader and every service pod mount it).
+   */
+  storageClassName: pulumi.Input<string>;
+  /**
+   * Bind to this PersistentVolume (static provisioning, e.g. `EfsModelsVolume`'s) instead of asking
+   * the class for one. Default: none (the class provisions one). Order the claim after the volume
+   * with `opts.dependsOn`.
+   */
   volumeName?: pulumi.Input<string>;
-  /** What the claim waits for (its namespace, the PersistentVolume it binds to). */
-  dependsOn?: pulumi.Resource[];
 }
 
 /**
@@ -25,15 +31,11 @@ export interface ModelCacheVolumeArgs {
  */
 export const CACHE_PROTECTION = { protect: true, retainOnDelete: true } as const;
 
-/** The claim name of a cache: also what a static PersistentVolume's claimRef names. */
-export function cacheClaimName(cacheName: string): string {
-  return `${cacheName}-cache`;
-}
-
 /**
  * The models volume: one ReadWriteMany PersistentVolumeClaim, labelled as the cache. It carries no
  * manifest digest: it outlives manifests, so a model upgrade never touches it (no PVC is ever
  * deleted to change models; the downloader adds the new files next to the old ones).
+ * `opts.dependsOn` (e.g. the PersistentVolume it binds to) is recorded on the claim.
  */
 export class ModelCacheVolume extends pulumi.ComponentResource {
   readonly claim: k8s.core.v1.PersistentVolumeClaim;
@@ -41,13 +43,14 @@ export class ModelCacheVolume extends pulumi.ComponentResource {
 
   constructor(name: string, args: ModelCacheVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("model-cache:kubernetes:ModelCacheVolume", name, {}, opts);
+    const { context } = args;
     this.claim = new k8s.core.v1.PersistentVolumeClaim(
       name,
       {
         metadata: {
-          name: args.claimName,
-          namespace: args.namespace,
-          labels: objectLabels({ role: "cache", cacheName: args.cacheName }),
+          name: context.claimName,
+          namespace: context.namespace,
+          labels: objectLabels({ role: "cache", cacheName: context.cacheName }),
         },
         spec: {
           accessModes: ["ReadWriteMany"],
@@ -59,7 +62,8 @@ export class ModelCacheVolume extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        dependsOn: args.dependsOn ?? [],
+        // A child waits for its parent's dependsOn, but the engine records the edge only where it is given.
+        ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
         ...CACHE_PROTECTION,
         // A claim bound to a given volume is not resized through its request (Kubernetes allows that
         // only for a dynamically provisioned claim whose class expands): a larger storageSize then

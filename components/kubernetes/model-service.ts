@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { type CachePaths, consumerEnv, contractAnnotations, MANIFEST_ENV, toKubernetesEnv } from "../core/contract";
-import type { BuiltManifest } from "../core/selection";
 import type { MemorySizing } from "../core/sizing";
 import { ComponentArgsError } from "./args-error";
 import type { Toleration } from "./config-values";
+import type { KubernetesCacheContext } from "./context";
 import { appLabels, objectLabels, selectorLabels } from "./labels";
 import { DOWNLOADER_COMMAND } from "./model-downloader";
 import { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT, TMP_VOLUME, tmpVolume } from "./security";
@@ -32,32 +32,61 @@ export const SERVICE_PORT = 80;
 export const PORT_NAME = "http";
 
 export interface ModelServiceArgs {
-  cacheName: string;
-  namespace: pulumi.Input<string>;
-  manifest: BuiltManifest;
-  paths: CachePaths;
-  /** The models volume's claim, mounted read-only (at the pod volume and at every mount). */
-  claimName: string;
-  image: string;
-  args: string[];
-  /** Cache env + offline env (+ the stack's extras); never a hub credential. */
+  /** The cache's name, namespace, paths, manifest and claim (`kubernetesCacheContext`). */
+  context: KubernetesCacheContext;
+  /** The model server's image; an image resource's output works. */
+  image: pulumi.Input<string>;
+  /** The server's arguments (the snapshot path already substituted). Default: none (the image's own). */
+  args?: string[];
+  /**
+   * The server's env: the cache env and offline env (`core.consumerEnv(paths)`), plus your extras.
+   * Never a hub credential (the pack rejects one).
+   */
   env: Record<string, string>;
+  /** The measured memory (`core.computeMemorySizing`): request = limit; its device decides GPU or not. */
   sizing: MemorySizing;
-  replicas: number;
-  containerPort: number;
+  /** Pods of the Deployment. Default: 1. */
+  replicas?: number;
+  /** The port the server listens on in the pod (the Service's port is 80). Default: 80. */
+  containerPort?: number;
+  /** The HTTP path that answers 200 once the models are loaded (startup and readiness probes). */
   healthPath: string;
+  /** Seconds the server may take to load the models (`core.deriveStartPeriod`) before the startup probe fails it. */
   startPeriodSeconds: number;
-  cpuRequest: string;
-  gpuCount: number;
-  nodeSelector: Record<string, string>;
-  tolerations: Toleration[];
-  pdbMinAvailable: number;
+  /** The CPU request of the server (and the verify init container). Default: "1". */
+  cpuRequest?: pulumi.Input<string>;
+  /** GPUs per pod on cuda (ignored on cpu). Default: 1. */
+  gpuCount?: number;
+  /** Where GPU pods go, e.g. `{"eks.amazonaws.com/nodegroup": "gpu"}`; ignored on cpu. Default: none. */
+  nodeSelector?: Record<string, string>;
+  /** Taints GPU pods tolerate; ignored on cpu. Default: none. */
+  tolerations?: Toleration[];
+  /**
+   * Pods a node drain must leave running; less than `replicas`. Default: 1 with several replicas,
+   * 0 with one (a drain may then evict it, and the single-replica rollout surges instead).
+   */
+  pdbMinAvailable?: number;
   /** The downloader image, whose `model-cache verify` checks the cache before the server starts. */
-  verifyImage: string;
-  /** The download Job (and the claim): the Deployment is only created or rolled after they succeeded. */
-  workloadDependsOn: pulumi.Resource[];
-  /** What every object here waits for (the namespace). */
-  dependsOn?: pulumi.Resource[];
+  verifyImage: pulumi.Input<string>;
+}
+
+/** The service's args with every default filled. */
+export type ServiceSettings = Required<ModelServiceArgs>;
+
+/** Fills the defaults the args' TSDoc gives. */
+export function serviceSettings(args: ModelServiceArgs): ServiceSettings {
+  const replicas = args.replicas ?? 1;
+  return {
+    ...args,
+    args: args.args ?? [],
+    replicas,
+    containerPort: args.containerPort ?? SERVICE_PORT,
+    cpuRequest: args.cpuRequest ?? "1",
+    gpuCount: args.gpuCount ?? 1,
+    nodeSelector: args.nodeSelector ?? {},
+    tolerations: args.tolerations ?? [],
+    pdbMinAvailable: args.pdbMinAvailable ?? (replicas > 1 ? 1 : 0),
+  };
 }
 
 /**
@@ -94,7 +123,7 @@ export function rollingUpdate(replicas: number): { maxSurge: number; maxUnavaila
 
 /** Checked before anything is registered, so a reader's own program fails on the arg, not in the cluster. */
 export function validateServiceArgs(
-  args: Pick<ModelServiceArgs, "replicas" | "pdbMinAvailable" | "gpuCount" | "sizing" | "image" | "verifyImage">,
+  args: Pick<ServiceSettings, "replicas" | "pdbMinAvailable" | "gpuCount" | "sizing" | "image" | "verifyImage">,
 ): void {
   const fail = (arg: string, message: string) => {
     throw new ComponentArgsError(`ModelService args.${arg}: ${message}`);
@@ -111,26 +140,8 @@ export function validateServiceArgs(
   if (args.verifyImage === "") fail("verifyImage", "must name the downloader image whose `model-cache verify` checks the cache");
 }
 
-/** What the pod builders read: the service's args without its Pulumi-only parts. */
-export type ServicePodArgs = Pick<
-  ModelServiceArgs,
-  | "cacheName"
-  | "manifest"
-  | "paths"
-  | "claimName"
-  | "image"
-  | "args"
-  | "env"
-  | "sizing"
-  | "containerPort"
-  | "healthPath"
-  | "startPeriodSeconds"
-  | "cpuRequest"
-  | "gpuCount"
-  | "nodeSelector"
-  | "tolerations"
-  | "verifyImage"
->;
+/** What the pod builders read: the service's settings without the Deployment's. */
+export type ServicePodArgs = Omit<ServiceSettings, "replicas" | "pdbMinAvailable">;
 
 const modelsMount = (paths: CachePaths) => ({ name: MODELS_VOLUME, mountPath: paths.mountPath, readOnly: true });
 const memoryOf = (args: Pick<ServicePodArgs, "sizing">) => `${args.sizing.limitMiB}Mi`;
@@ -151,12 +162,12 @@ export function verifyInitContainer(args: ServicePodArgs): k8s.types.input.core.
     image: args.verifyImage,
     command: [DOWNLOADER_COMMAND],
     args: ["verify"],
-    env: toKubernetesEnv({ ...consumerEnv(args.paths), [MANIFEST_ENV]: args.manifest.json }),
+    env: toKubernetesEnv({ ...consumerEnv(args.context.paths), [MANIFEST_ENV]: args.context.manifest.json }),
     resources: { requests: { cpu: args.cpuRequest, memory }, limits: { memory } },
     securityContext: CONTAINER_SECURITY_CONTEXT,
     // "missing model <id>" becomes the termination message `kubectl describe pod` shows.
     terminationMessagePolicy: "FallbackToLogsOnError",
-    volumeMounts: [modelsMount(args.paths), { name: TMP_VOLUME, mountPath: "/tmp" }],
+    volumeMounts: [modelsMount(args.context.paths), { name: TMP_VOLUME, mountPath: "/tmp" }],
   };
 }
 
@@ -179,7 +190,7 @@ export function serverContainer(args: ServicePodArgs): k8s.types.input.core.v1.C
     livenessProbe: livenessProbe(),
     securityContext: CONTAINER_SECURITY_CONTEXT,
     terminationMessagePolicy: "FallbackToLogsOnError",
-    volumeMounts: [modelsMount(args.paths), { name: TMP_VOLUME, mountPath: "/tmp" }],
+    volumeMounts: [modelsMount(args.context.paths), { name: TMP_VOLUME, mountPath: "/tmp" }],
   };
 }
 
@@ -188,12 +199,13 @@ export function serverContainer(args: ServicePodArgs): k8s.types.input.core.v1.C
  * exactly when the manifest does: a model upgrade rolls the pods, nothing else does.
  */
 export function servicePodTemplate(args: ServicePodArgs): k8s.types.input.core.v1.PodTemplateSpec {
-  const digest = args.manifest.digest;
+  const { cacheName, manifest, claimName } = args.context;
+  const digest = manifest.digest;
   const cuda = args.sizing.device === "cuda";
-  const selector = selectorLabels("service", args.cacheName);
+  const selector = selectorLabels("service", cacheName);
   return {
     metadata: {
-      labels: objectLabels({ role: "service", cacheName: args.cacheName, manifestDigest: digest, device: args.sizing.device }),
+      labels: objectLabels({ role: "service", cacheName, manifestDigest: digest, device: args.sizing.device }),
       annotations: contractAnnotations({ manifestDigest: digest }),
     },
     spec: {
@@ -211,7 +223,7 @@ export function servicePodTemplate(args: ServicePodArgs): k8s.types.input.core.v
       ],
       initContainers: [verifyInitContainer(args)],
       containers: [serverContainer(args)],
-      volumes: [{ name: MODELS_VOLUME, persistentVolumeClaim: { claimName: args.claimName, readOnly: true } }, tmpVolume()],
+      volumes: [{ name: MODELS_VOLUME, persistentVolumeClaim: { claimName, readOnly: true } }, tmpVolume()],
     },
   };
 }
@@ -236,6 +248,13 @@ export function disruptionBudgetSpec(cacheName: string, minAvailable: number): k
  * model's name), get the measured memory (request = limit) and a GPU on cuda, run hardened as the
  * cache's user, and count as started only when the health endpoint answers. Plus its Service and
  * PodDisruptionBudget.
+ *
+ * Order it after the download with `opts.dependsOn: [downloader.job]` (and the claim). The edge is
+ * recorded on the Deployment, so Pulumi awaits the Job before creating or rolling it; it is
+ * ordering only (no input comes from the Job), so replacing the Job never takes the Deployment
+ * down. The Service and the PodDisruptionBudget record no edge to the Job (like every child they
+ * are registered after the component, hence after its dependsOn, but a later Job replacement or
+ * deletion never involves them).
  */
 export class ModelService extends pulumi.ComponentResource {
   readonly deployment: k8s.apps.v1.Deployment;
@@ -246,50 +265,50 @@ export class ModelService extends pulumi.ComponentResource {
   readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: ModelServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-    validateServiceArgs(args);
+    const settings = serviceSettings(args);
+    validateServiceArgs(settings);
     super("model-cache:kubernetes:ModelService", name, {}, opts);
-    const digest = args.manifest.digest;
-    const labels = objectLabels({ role: "service", cacheName: args.cacheName, manifestDigest: digest, device: args.sizing.device });
+    const { cacheName, namespace, manifest } = args.context;
+    const digest = manifest.digest;
+    const labels = objectLabels({ role: "service", cacheName, manifestDigest: digest, device: args.sizing.device });
     const annotations = contractAnnotations({ manifestDigest: digest });
-    const selector = selectorLabels("service", args.cacheName);
-    this.serviceName = `${args.cacheName}-service`;
+    const selector = selectorLabels("service", cacheName);
+    this.serviceName = `${cacheName}-service`;
     const progressDeadlineSeconds = args.startPeriodSeconds + POD_START_BUDGET_SECONDS;
-    const strategy = rollingUpdate(args.replicas);
+    const strategy = rollingUpdate(settings.replicas);
     // Pods roll at most `maxUnavailable || maxSurge` at a time, each within the progress deadline.
-    const rolloutSeconds = Math.ceil(args.replicas / Math.max(strategy.maxUnavailable, strategy.maxSurge)) * progressDeadlineSeconds;
+    const rolloutSeconds = Math.ceil(settings.replicas / Math.max(strategy.maxUnavailable, strategy.maxSurge)) * progressDeadlineSeconds;
 
     this.deployment = new k8s.apps.v1.Deployment(
       name,
       {
-        metadata: { name: this.serviceName, namespace: args.namespace, labels, annotations },
+        metadata: { name: this.serviceName, namespace, labels, annotations },
         spec: {
-          replicas: args.replicas,
+          replicas: settings.replicas,
           selector: { matchLabels: selector },
           strategy: { type: "RollingUpdate", rollingUpdate: strategy },
           progressDeadlineSeconds,
-          template: servicePodTemplate(args),
+          template: servicePodTemplate(settings),
         },
       },
       {
         parent: this,
-        dependsOn: [...(args.dependsOn ?? []), ...args.workloadDependsOn],
+        // A child waits for its parent's dependsOn, but the engine records the edge only where it is
+        // given: here, so the Deployment's state names the Job it waits for.
+        ...(opts?.dependsOn ? { dependsOn: opts.dependsOn } : {}),
         customTimeouts: { create: `${rolloutSeconds}s`, update: `${rolloutSeconds}s` },
       },
     );
 
-    const metadata = { name: this.serviceName, namespace: args.namespace, labels: appLabels({ cacheName: args.cacheName }) };
-    this.service = new k8s.core.v1.Service(
-      `${name}-svc`,
-      { metadata, spec: serviceSpec(args.cacheName) },
-      { parent: this, dependsOn: args.dependsOn ?? [] },
-    );
+    const metadata = { name: this.serviceName, namespace, labels: appLabels({ cacheName }) };
+    this.service = new k8s.core.v1.Service(`${name}-svc`, { metadata, spec: serviceSpec(cacheName) }, { parent: this });
     this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
       `${name}-pdb`,
-      { metadata, spec: disruptionBudgetSpec(args.cacheName, args.pdbMinAvailable) },
-      { parent: this, dependsOn: args.dependsOn ?? [] },
+      { metadata, spec: disruptionBudgetSpec(cacheName, settings.pdbMinAvailable) },
+      { parent: this },
     );
 
-    this.url = pulumi.interpolate`http://${this.serviceName}.${args.namespace}.svc.cluster.local:${SERVICE_PORT}`;
+    this.url = pulumi.interpolate`http://${this.serviceName}.${namespace}.svc.cluster.local:${SERVICE_PORT}`;
     this.registerOutputs({ url: this.url });
   }
 }

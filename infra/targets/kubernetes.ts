@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EfsModelsVolume } from "../../components/aws";
 import {
   appLabels,
-  cacheClaimName,
+  kubernetesCacheContext,
   ModelCacheVolume,
   ModelDownloader,
   ModelService,
@@ -59,9 +59,15 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
         { ...(provider ? { provider } : {}), retainOnDelete: true },
       )
     : undefined;
-  const inNamespace = namespaceResource ? [namespaceResource] : [];
+  // The namespace's output, not the bare name: every object waits for the namespace through it.
+  const context = kubernetesCacheContext({
+    cacheName: config.cacheName,
+    namespace: namespaceResource ? namespaceResource.metadata.name : namespace,
+    paths: plan.paths,
+    manifest: plan.manifest,
+  });
+  const { claimName } = context;
 
-  const claimName = cacheClaimName(config.cacheName);
   let efs: EfsModelsVolume | undefined;
   let volumeName: string | undefined;
   switch (config.volumeProvisioning) {
@@ -94,25 +100,18 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
   const volume = new ModelCacheVolume(
     config.cacheName,
     {
-      cacheName: config.cacheName,
-      namespace,
-      claimName,
+      context,
       storageSize: config.storageSize,
       storageClassName: config.storageClassName,
       ...(volumeName === undefined ? {} : { volumeName }),
-      dependsOn: [...inNamespace, ...(efs ? [efs.persistentVolume] : [])],
     },
-    k8sOpts,
+    { ...k8sOpts, dependsOn: efs ? [efs.persistentVolume] : [] },
   );
 
   const downloader = new ModelDownloader(
     `${config.cacheName}-downloader`,
     {
-      cacheName: config.cacheName,
-      namespace,
-      paths: plan.paths,
-      manifest: plan.manifest,
-      claimName,
+      context,
       image: config.downloaderImage,
       hubEndpoint: config.hubEndpoint,
       concurrency: config.downloadConcurrency,
@@ -121,19 +120,14 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
       backoffLimit: config.jobBackoffLimit,
       activeDeadlineSeconds: config.jobActiveDeadlineSeconds,
       ...(secrets.hubToken ? { hubToken: secrets.hubToken } : {}),
-      dependsOn: [...inNamespace, volume.claim],
     },
-    k8sOpts,
+    { ...k8sOpts, dependsOn: [volume.claim] },
   );
 
   const service = new ModelService(
     `${config.cacheName}-service`,
     {
-      cacheName: config.cacheName,
-      namespace,
-      manifest: plan.manifest,
-      paths: plan.paths,
-      claimName,
+      context,
       image: config.serviceImage,
       args: plan.serviceArgs,
       env: plan.serviceEnv,
@@ -148,11 +142,9 @@ export function deployKubernetes(plan: StackPlan, secrets: Pick<LoadedConfig, "h
       tolerations: config.gpuTolerations.map(parseToleration),
       pdbMinAvailable: config.pdbMinAvailable,
       verifyImage: config.downloaderImage,
-      // The Job for this manifest must have completed: Pulumi awaits it before creating or rolling this.
-      workloadDependsOn: [downloader.job, volume.claim],
-      dependsOn: inNamespace,
     },
-    k8sOpts,
+    // The Job for this manifest must have completed: Pulumi awaits it before creating or rolling the Deployment.
+    { ...k8sOpts, dependsOn: [downloader.job, volume.claim] },
   );
 
   return {

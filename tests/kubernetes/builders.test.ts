@@ -4,16 +4,29 @@
  */
 import { describe, expect, it } from "vitest";
 import { accessPointSettings, efsPersistentVolumeSpec, efsVolumeHandle, tlsOnlyPolicy } from "../../components/aws";
-import { CACHE_GID, CACHE_UID, LABELS, MANIFEST_ENV } from "../../components/core/contract";
+import {
+  CACHE_GID,
+  CACHE_UID,
+  DEFAULT_HUB_ENDPOINT,
+  HUB_ENDPOINT_ENV,
+  HUB_TOKEN_ENV,
+  LABELS,
+  MANIFEST_ENV,
+} from "../../components/core/contract";
 import {
   ComponentArgsError,
+  DOWNLOADER_DEFAULTS,
+  type DownloaderJobArgs,
   disruptionBudgetSpec,
+  downloaderJobSpec,
   GPU_RESOURCE,
+  kubernetesCacheContext,
   parseNodeSelector,
   parseToleration,
   type ServicePodArgs,
   serverContainer,
   servicePodTemplate,
+  serviceSettings,
   serviceSpec,
   validateDownloaderArgs,
   validateServiceArgs,
@@ -27,10 +40,12 @@ function podArgs(overrides: Record<string, string> = {}): ServicePodArgs {
   const plan = prodPlan(overrides);
   const { config } = plan;
   return {
-    cacheName: config.cacheName,
-    manifest: plan.manifest,
-    paths: plan.paths,
-    claimName: `${config.cacheName}-cache`,
+    context: kubernetesCacheContext({
+      cacheName: config.cacheName,
+      namespace: config.namespace,
+      paths: plan.paths,
+      manifest: plan.manifest,
+    }),
     image: config.serviceImage,
     args: plan.serviceArgs,
     env: plan.serviceEnv,
@@ -53,8 +68,8 @@ describe("the service's builders", () => {
     expect(c["command"]).toEqual(["model-cache"]);
     expect(c["args"]).toEqual(["verify"]);
     expect(c["image"]).toBe(args.verifyImage);
-    expect(c["env"]).toContainEqual({ name: MANIFEST_ENV, value: args.manifest.json });
-    expect(c["volumeMounts"]).toContainEqual({ name: "models", mountPath: args.paths.mountPath, readOnly: true });
+    expect(c["env"]).toContainEqual({ name: MANIFEST_ENV, value: args.context.manifest.json });
+    expect(c["volumeMounts"]).toContainEqual({ name: "models", mountPath: args.context.paths.mountPath, readOnly: true });
   });
 
   it("serverContainer: a GPU limit on cuda only, memory request = limit", () => {
@@ -71,7 +86,7 @@ describe("the service's builders", () => {
     expect(t["spec"]["nodeSelector"]).toEqual({ "eks.amazonaws.com/nodegroup": "gpu" });
     expect(t["spec"]["tolerations"]).toEqual([{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
     expect(t["metadata"]["labels"][LABELS.manifest]).toBeDefined();
-    expect(Object.values(t["metadata"]["annotations"])).toContain(args.manifest.digest);
+    expect(Object.values(t["metadata"]["annotations"])).toContain(args.context.manifest.digest);
     const cpu = servicePodTemplate(podArgs({ "model-cache:device": "cpu" })) as Obj;
     expect(cpu["spec"]["nodeSelector"]).toBeUndefined();
     expect(cpu["spec"]["tolerations"]).toBeUndefined();
@@ -84,6 +99,72 @@ describe("the service's builders", () => {
     expect(svc["selector"]).toEqual(selector);
     expect(pdb["selector"]["matchLabels"]).toEqual(selector);
     expect(pdb["minAvailable"]).toBe(1);
+  });
+});
+
+describe("the shared context", () => {
+  const plan = prodPlan();
+  const base = { namespace: "ml", paths: plan.paths, manifest: plan.manifest };
+  it("defaults the claim name to <cacheName>-cache and keeps a given one", () => {
+    expect(kubernetesCacheContext({ ...base, cacheName: "embeddings" }).claimName).toBe("embeddings-cache");
+    expect(kubernetesCacheContext({ ...base, cacheName: "embeddings", claimName: "shared-models" }).claimName).toBe("shared-models");
+  });
+  it("rejects a cache name no Kubernetes object (or the Job's 63-character name) can carry, naming the arg", () => {
+    expect(() => kubernetesCacheContext({ ...base, cacheName: "Embeddings" })).toThrow(
+      /^kubernetesCacheContext args\.cacheName: "Embeddings"/,
+    );
+    expect(() => kubernetesCacheContext({ ...base, cacheName: "a".repeat(43) })).toThrow(ComponentArgsError);
+    expect(() => kubernetesCacheContext({ ...base, cacheName: "a".repeat(42) })).not.toThrow();
+    expect(() => kubernetesCacheContext({ ...base, cacheName: "ok", claimName: "Bad_Claim" })).toThrow(/args\.claimName/);
+  });
+});
+
+describe("the downloader's Job spec", () => {
+  function jobArgs(extra: Partial<DownloaderJobArgs> = {}): DownloaderJobArgs {
+    const plan = prodPlan();
+    const context = kubernetesCacheContext({ cacheName: "models", namespace: "ml", paths: plan.paths, manifest: plan.manifest });
+    return { context, image: "ghcr.io/x/downloader:1", hubEndpoint: DEFAULT_HUB_ENDPOINT, ...DOWNLOADER_DEFAULTS, ...extra };
+  }
+  const containerOf = (spec: Obj) => spec["template"]["spec"]["containers"][0] as Obj;
+
+  it("one pod, never restarted in place, retried backoffLimit times within the deadline", () => {
+    const spec = downloaderJobSpec(jobArgs({ backoffLimit: 5, activeDeadlineSeconds: 900 })) as Obj;
+    expect(spec).toMatchObject({ completions: 1, parallelism: 1, backoffLimit: 5, activeDeadlineSeconds: 900 });
+    expect(spec["template"]["spec"]["restartPolicy"]).toBe("Never");
+    expect(spec).not.toHaveProperty("ttlSecondsAfterFinished");
+  });
+
+  it("runs `model-cache download` on the manifest against the hub, the claim mounted read-write", () => {
+    const args = jobArgs({ hubEndpoint: "http://mirror.internal" });
+    const spec = downloaderJobSpec(args) as Obj;
+    const c = containerOf(spec);
+    expect(c["command"]).toEqual(["model-cache"]);
+    expect(c["args"]).toEqual(["download", "--json"]);
+    expect(c["env"]).toContainEqual({ name: MANIFEST_ENV, value: args.context.manifest.json });
+    expect(c["env"]).toContainEqual({ name: HUB_ENDPOINT_ENV, value: "http://mirror.internal" });
+    expect(c["volumeMounts"]).toContainEqual({ name: "models", mountPath: args.context.paths.mountPath, readOnly: false });
+    expect(spec["template"]["spec"]["volumes"]).toContainEqual({
+      name: "models",
+      persistentVolumeClaim: { claimName: "models-cache", readOnly: false },
+    });
+    expect(c["resources"]).toEqual({ requests: { cpu: "1", memory: "1024Mi" }, limits: { memory: "1024Mi" } });
+  });
+
+  it("labels its pods as this manifest's downloader", () => {
+    const args = jobArgs();
+    const labels = (downloaderJobSpec(args) as Obj)["template"]["metadata"]["labels"];
+    expect(labels).toMatchObject({ [LABELS.role]: "downloader", [LABELS.cache]: "models", [LABELS.manifest]: expect.any(String) });
+    expect(Object.values((downloaderJobSpec(args) as Obj)["template"]["metadata"]["annotations"])).toContain(args.context.manifest.digest);
+  });
+
+  it("reads the hub token from its Secret only when there is one, never as a plain value", () => {
+    const without = containerOf(downloaderJobSpec(jobArgs()) as Obj)["env"] as Obj[];
+    expect(without.map((e) => e["name"])).not.toContain(HUB_TOKEN_ENV);
+    const withToken = containerOf(downloaderJobSpec(jobArgs({ tokenSecretName: "models-hub-token" })) as Obj)["env"] as Obj[];
+    expect(withToken.find((e) => e["name"] === HUB_TOKEN_ENV)).toEqual({
+      name: HUB_TOKEN_ENV,
+      valueFrom: { secretKeyRef: { name: "models-hub-token", key: HUB_TOKEN_ENV, optional: false } },
+    });
   });
 });
 
@@ -135,6 +216,11 @@ describe("the components check their args before registering anything, naming th
   it("ModelService", () => {
     const args = { ...podArgs(), replicas: 2, pdbMinAvailable: 1 };
     expect(() => validateServiceArgs(args)).not.toThrow();
+    // The defaults are valid on their own: one replica, no budget that would block every drain.
+    const { replicas: _r, pdbMinAvailable: _p, containerPort: _c, gpuCount: _g, args: _a, ...rest } = args;
+    expect(serviceSettings(rest)).toMatchObject({ replicas: 1, pdbMinAvailable: 0, containerPort: 80, gpuCount: 1, args: [] });
+    expect(() => validateServiceArgs(serviceSettings(rest))).not.toThrow();
+    expect(serviceSettings({ ...rest, replicas: 3 }).pdbMinAvailable).toBe(1);
     expect(() => validateServiceArgs({ ...args, pdbMinAvailable: 2 })).toThrow(
       /^ModelService args\.pdbMinAvailable: must be less than replicas \(2\)/,
     );
