@@ -325,6 +325,8 @@ describe("the model service Deployment", () => {
     // Ordering only: no input comes from the Job, so replacing the Job (delete-before-replace)
     // never makes the engine delete the Deployment first.
     for (const deps of Object.values(deployment.propertyDependencies)) expect(deps).not.toContain(job.urn);
+    // The component's dependsOn is recorded on the Deployment only: the Service and the budget never wait on a Job.
+    for (const type of [K8S.service, K8S.pdb]) expect(one(run, type).dependencies, type).not.toContain(job.urn);
     expect(run.outputs["deploymentName"]).toBe(objOf(deployment)["metadata"]["name"]);
   });
 
