@@ -1,10 +1,9 @@
-/**
  * Issue 11: hostile manifests and tampered caches. Nothing outside the cache is ever written or
  * deleted, a link is never trusted, an in-place edit is caught, and ambiguous manifests are refused.
  */
 import { execFileSync } from "node:child_process";
 import { cp, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { hubRepoFolder } from "../../components/core/contract.js";
 import type { Manifest } from "../../components/core/manifest.js";
@@ -53,9 +52,12 @@ async function snapshotTree(root: string): Promise<Record<string, string>> {
   return out;
 }
 
+/** Where a ref that climbs out of refs/ would land: outside the cache, named for this run only. */
+const ESCAPING_REF = `../../../../model-cache-escape-${process.pid}-${Date.now()}`;
+
 describe("manifest names that would become paths outside their folder are refused (exit 2)", () => {
   it.each([
-    ["a ref climbing out of refs/", { refs: ["../../../../tmp/x"] }, "models[0].refs[0]"],
+    ["a ref climbing out of refs/", { refs: [ESCAPING_REF] }, "models[0].refs[0]"],
     ["a ref onto a blob", { refs: [`../blobs/${"a".repeat(64)}`] }, "models[0].refs[0]"],
     ["a repo with ..", { repo: "acme/x..y" }, "models[0].repo"],
     ["a file path with NUL", { files: [{ path: "a\u0000b", sha256: "a".repeat(64) }] }, "models[0].files[0].path"],
@@ -67,7 +69,7 @@ describe("manifest names that would become paths outside their folder are refuse
     expect(result.stderr).toContain(field);
     expect(hub.requests).toEqual([]);
     await expect(stat(cache)).rejects.toThrow();
-    await expect(stat("/tmp/x")).rejects.toThrow();
+    await expect(stat(resolvePath(cache, hubRepoFolder(REPO), "refs", ESCAPING_REF))).rejects.toThrow();
   });
 
   it.each([
