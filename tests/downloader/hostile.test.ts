@@ -1,3 +1,4 @@
+/**
  * Issue 11: hostile manifests and tampered caches. Nothing outside the cache is ever written or
  * deleted, a link is never trusted, an in-place edit is caught, and ambiguous manifests are refused.
  */
