@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { canonicalJson, sha256Hex } from "./canonical-json";
-import { COMMIT_RE, hubRepoFolder, reservedCachePath, SHA1_RE, SHA256_RE, WHISPER_DIR } from "./contract";
+import { COMMIT_RE, hubRepoFolder, reservedCachePath, SHA1_RE, SHA256_RE, whisperRelPath } from "./contract";
 
 export const MANIFEST_VERSION = 1;
 
@@ -201,7 +201,7 @@ function cacheClashes(models: readonly ModelInput[]): { path: PropertyKey[]; mes
         );
       });
     } else {
-      const rel = model.kind === "whisper" ? `${WHISPER_DIR}/${model.name}.pt` : model.path;
+      const rel = model.kind === "whisper" ? whisperRelPath(model.name) : model.path;
       const sig = `${model.url}:${model.sha256 ?? ""}:${model.size ?? ""}`;
       claim(rel, i, ["models", i, model.kind === "whisper" ? "name" : "path"], `"${rel}"`, sig);
     }

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { type CachePaths, consumerEnv, contractAnnotations, MANIFEST_ENV, toKubernetesEnv } from "../core/contract";
+import { type CachePaths, consumerEnv, contractAnnotations, GPU_RESOURCE, MANIFEST_ENV, toKubernetesEnv } from "../core/contract";
 import type { MemorySizing } from "../core/sizing";
 import { ComponentArgsError } from "./args-error";
 import type { Toleration } from "./config-values";
@@ -9,7 +9,7 @@ import { appLabels, objectLabels, selectorLabels } from "./labels";
 import { DOWNLOADER_COMMAND } from "./model-downloader";
 import { CONTAINER_SECURITY_CONTEXT, MODELS_VOLUME, POD_SECURITY_CONTEXT, TMP_VOLUME, tmpVolume } from "./security";
 
-export const GPU_RESOURCE = "nvidia.com/gpu";
+export { GPU_RESOURCE };
 export const STARTUP_PERIOD_SECONDS = 10;
 export const PROBE_TIMEOUT_SECONDS = 5;
 export const READINESS_PERIOD_SECONDS = 10;

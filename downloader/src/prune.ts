@@ -9,7 +9,7 @@
  */
 import { lstat, readdir, rm, rmdir } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
-import { hubRepoFolder, WHISPER_DIR } from "../../components/core/contract.js";
+import { CACHE_LAYOUT, hubRepoFolder, WHISPER_DIR, whisperRelPath } from "../../components/core/contract.js";
 import type { Manifest } from "../../components/core/manifest.js";
 import { isErrno, readlinkOrUndefined, realpathOrUndefined } from "./fs-util.js";
 import {
@@ -68,7 +68,7 @@ export async function planPrune(manifest: Manifest, givenRoot: string, lockStale
       for (const ref of model.refs) use.refs.add(ref);
       repos.set(folder, use);
     } else {
-      if (model.kind === "whisper") whisper.add(`${model.name}.pt`);
+      if (model.kind === "whisper") whisper.add(basename(whisperRelPath(model.name)));
       const { relative: rel } = urlModelPath(root, model);
       plainStems.set(urlPartialStem(rel), rel);
     }
@@ -76,7 +76,7 @@ export async function planPrune(manifest: Manifest, givenRoot: string, lockStale
 
   const items: PruneItem[] = [];
   for (const entry of await listDir(root)) {
-    if (!entry.isDirectory() || !entry.name.startsWith("models--")) continue;
+    if (!entry.isDirectory() || !entry.name.startsWith(CACHE_LAYOUT.hubRepoPrefix)) continue;
     const use = repos.get(entry.name);
     if (!use) items.push({ kind: "repo", path: entry.name, bytes: await treeBytes(join(root, entry.name)) });
     else items.push(...(await planRepo(root, entry.name, use, lockStaleMs)));
@@ -111,7 +111,7 @@ function partialStem(name: string): string {
 }
 
 async function planRepo(root: string, folder: string, use: RepoUse, lockStaleMs: number): Promise<PruneItem[]> {
-  const repo = hubRepoPaths(root, folder.slice("models--".length).replace("--", "/"));
+  const repo = hubRepoPaths(root, folder.slice(CACHE_LAYOUT.hubRepoPrefix.length).replace("--", "/"));
   const dir = join(root, folder);
   const rel = (path: string) => relative(root, path);
   const items: PruneItem[] = [];
