@@ -7,7 +7,8 @@
  * second file beside it.
  */
 import { Worker } from "node:worker_threads";
-import { FilesystemError } from "./errors.js";
+import { CliError, FilesystemError } from "./errors.js";
+import { EXIT } from "./exit-codes.js";
 import type { Digests } from "./hashing.js";
 
 const WORKER_SOURCE = String.raw`
@@ -88,12 +89,24 @@ export class HashWorker {
           resolve();
         }
       });
-      this.worker.on("error", (error) =>
-        fail(new FilesystemError(`${options.label}: hashing failed after ${this.hashedBytes} bytes: ${error.message}`, { cause: error })),
-      );
+      // A read that failed (EIO, ...) is the disk's problem, as for any other file-system call; anything else
+      // (the thread ran out of memory, a bug) fails this file only.
+      this.worker.on("error", (error: Error & { code?: unknown }) => {
+        const message = `${options.label}: hashing failed after ${this.hashedBytes} bytes: ${error.message}`;
+        fail(
+          typeof error.code === "string" && /^E[A-Z]+$/.test(error.code)
+            ? new FilesystemError(message, { cause: error })
+            : new CliError(message, EXIT.unexpected, { cause: error }),
+        );
+      });
       this.worker.on("exit", (code) => {
         if (this.result === undefined)
-          fail(new FilesystemError(`${options.label}: the hashing thread stopped (exit code ${code}) after ${this.hashedBytes} bytes`));
+          fail(
+            new CliError(
+              `${options.label}: the hashing thread stopped (exit code ${code}) after ${this.hashedBytes} bytes`,
+              EXIT.unexpected,
+            ),
+          );
       });
     });
   }
@@ -122,7 +135,7 @@ export class HashWorker {
     this.worker.ref();
     await this.settled;
     if (this.result !== undefined && this.hashedBytes === size) return this.result;
-    throw this.failure ?? new FilesystemError(`hashed ${this.hashedBytes} of ${size} bytes`);
+    throw this.failure ?? new CliError(`hashed ${this.hashedBytes} of ${size} bytes`, EXIT.unexpected);
   }
 
   /** Ends the thread; after this the caller may close the file descriptor. */

@@ -3,7 +3,8 @@ import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FilesystemError } from "../../downloader/src/errors.js";
+import { CliError, FilesystemError } from "../../downloader/src/errors.js";
+import { EXIT } from "../../downloader/src/exit-codes.js";
 import { HashWorker, ShortReadError } from "../../downloader/src/hash-worker.js";
 import { hashFile } from "../../downloader/src/hashing.js";
 
@@ -64,7 +65,7 @@ describe("hashing in a worker thread", () => {
     }
   });
 
-  it("a thread that crashes (its reads fail) fails the file with a filesystem error, no digest", async () => {
+  it("a thread whose reads fail fails the file with a file-system error (exit 6), no digest", async () => {
     // A directory's descriptor: reading it throws EISDIR inside the thread, an uncaught error that ends it.
     const handle = await open(dir, "r");
     const worker = new HashWorker(handle.fd, { label: "m: gone" });
@@ -72,13 +73,14 @@ describe("hashing in a worker thread", () => {
       const error = await worker.finish(1000).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(FilesystemError);
       expect((error as Error).message).toMatch(/^m: gone: hashing failed after 0 bytes: EISDIR/);
+      expect((error as CliError).exitCode).toBe(EXIT.filesystem);
     } finally {
       await worker.stop();
       await handle.close();
     }
   });
 
-  it("a thread that is ended before the end fails the file, no digest", async () => {
+  it("a thread that ends before the end fails this file only (exit 1, not a disk error), no digest", async () => {
     const path = join(dir, "stopped");
     await writeFile(path, randomBytes(1000));
     const handle = await open(path, "r");
@@ -86,7 +88,9 @@ describe("hashing in a worker thread", () => {
     try {
       await worker.stop();
       const error = await worker.finish(1000).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(FilesystemError);
+      expect(error).toBeInstanceOf(CliError);
+      expect(error).not.toBeInstanceOf(FilesystemError);
+      expect((error as CliError).exitCode).toBe(EXIT.unexpected);
       expect((error as Error).message).toContain("m: stopped: the hashing thread stopped");
     } finally {
       await handle.close();
