@@ -83,6 +83,11 @@ export class PartialFile {
     }
     return new PartialFile(own, await open(own, "wx+", 0o644), 0);
   }
+  /** The open descriptor, for a reader on another thread (it must be done before `close()`). */
+  get fd(): number {
+    return this.handle.fd;
+  }
+
   async truncate(size: number): Promise<void> {
     await this.syncing;
     await this.handle.truncate(size);

@@ -2,7 +2,7 @@
  * Range-split downloads: a large file of known size is fetched over several connections at once,
  * each writing its ranges straight into the partial at their offsets (CDNs cap each connection,
  * not the client). The sha256 (and git blob sha1) are computed in order over the contiguous
- * prefix as it grows, read back from the page cache, so the receiving path never waits for the
+ * prefix as it grows, read back from the page cache by a worker thread (hash-worker.ts), so the receiving path never waits for the
  * hash and no second full read is needed at the end.
  *
  * A small state file beside the partial (`<partial>.ranges`, written atomically) lists the byte
@@ -15,7 +15,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { ChecksumMismatchError, NetworkError, SlowTransferError, toCliError } from "./errors.js";
 import { readFileOrUndefined, writeFileAtomic } from "./fs-util.js";
-import { ContentHasher, type Digests } from "./hashing.js";
+import { HashWorker, ShortReadError } from "./hash-worker.js";
+import type { Digests } from "./hashing.js";
 import { statusError } from "./http.js";
 import { type PartialFile, PartialTakenError, rangesPath } from "./partial-file.js";
 import { backoffDelay, parseContentRange, RateWatch, type TransferContext, type TransferSpec } from "./transfer.js";
@@ -110,10 +111,10 @@ export async function fillRanged(
   if (already > 0) ctx.log(`${spec.model}: ${spec.file}: resuming with ${already} of ${size} bytes on disk`);
   ctx.progress.start(size, already);
 
-  const hasher = new ContentHasher(spec.gitBlob ? size : undefined);
-  const prefix = new PrefixHasher(partial, hasher, ctx.signal, spec.file);
+  const prefix = new HashWorker(partial.fd, { gitBlobSize: spec.gitBlob ? size : undefined, label: `${spec.model}: ${spec.file}` });
   const queue = missingChunks(done, size, chunk);
   let fetched = 0;
+  let digests: Digests = { sha256: "" };
   let url = spec.url;
   let lastSave = Date.now();
   let saving: Promise<void> | undefined;
@@ -223,22 +224,28 @@ export async function fillRanged(
       return "unsupported";
     }
     const workers = Array.from({ length: Math.min(connections, queue.length) }, async () => {
-      for (let span = queue.shift(); span; span = queue.shift()) await withRetry(span, false);
+      for (let span = queue.shift(); span; span = queue.shift()) {
+        // The hashing thread failed (or the partial was taken away): give the file up now, not after every range.
+        if (prefix.error) throw hashFailure(prefix.error, spec.file);
+        await withRetry(span, false);
+      }
     });
     const results = await Promise.allSettled(workers);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     const missing = missingChunks(done, size, size);
     if (missing.length > 0) throw new NetworkError(`${spec.file}: ranges ${JSON.stringify(missing)} are still missing`, true);
-    await prefix.finish(size);
+    digests = await prefix.finish(size).catch((error: unknown) => {
+      throw hashFailure(error, spec.file);
+    });
   } finally {
     await saving;
-    prefix.stop();
+    await prefix.stop();
     if (done.length > 0) await saveState(partial.path, size, done).catch(() => undefined);
     else await rm(rangesPath(partial.path), { force: true });
   }
   partial.size = size;
-  return { size, digests: hasher.digest(), fetched };
+  return { size, digests, fetched };
 }
 
 /** Bytes of [start, end) that are done, counted from `start` (the contiguous part only). */
@@ -251,56 +258,7 @@ async function saveState(partialPath: string, size: number, done: Span[]): Promi
   await writeFileAtomic(rangesPath(partialPath), JSON.stringify({ version: 1, size, done }), { durable: false });
 }
 
-/**
- * Hashes `[0, n)` of the partial in order as the contiguous prefix grows, reading back what the
- * ranges wrote (from the page cache): one read at a time, in the background of the transfer.
- */
-class PrefixHasher {
-  private hashed = 0;
-  private target = 0;
-  private running: Promise<void> | undefined;
-  private error: unknown;
-  private stopped = false;
-  private readonly buffer = Buffer.allocUnsafe(2 * MIB);
-
-  constructor(
-    private readonly partial: PartialFile,
-    private readonly hasher: ContentHasher,
-    private readonly signal: AbortSignal,
-    private readonly file: string,
-  ) {}
-
-  advance(contiguous: number): void {
-    if (contiguous <= this.target) return;
-    this.target = contiguous;
-    this.running ??= this.run();
-  }
-
-  private async run(): Promise<void> {
-    try {
-      while (this.hashed < this.target && !this.stopped && !this.signal.aborted) {
-        const length = Math.min(this.buffer.length, this.target - this.hashed);
-        const read = await this.partial.readInto(this.buffer, this.hashed, length);
-        // Shorter than what was written: another downloader took this partial over (and moved its bytes away).
-        if (read < length) throw new PartialTakenError(this.file);
-        this.hasher.update(this.buffer.subarray(0, read));
-        this.hashed += read;
-      }
-    } catch (error) {
-      this.error = error;
-    } finally {
-      this.running = undefined;
-    }
-  }
-
-  async finish(size: number): Promise<void> {
-    this.advance(size);
-    while (this.running) await this.running;
-    if (this.error !== undefined) throw this.error;
-    if (this.hashed !== size) throw new Error(`hashed ${this.hashed} of ${size} bytes`);
-  }
-
-  stop(): void {
-    this.stopped = true;
-  }
+/** A short read back means another downloader took this partial over (and moved its bytes away). */
+function hashFailure(error: unknown, file: string): unknown {
+  return error instanceof ShortReadError ? new PartialTakenError(file) : error;
 }
