@@ -5,13 +5,14 @@
 import { writeFile } from "node:fs/promises";
 import { stringify } from "yaml";
 import { z } from "zod";
-import { type CatalogFileEntry, CatalogFileError, readCatalogFile } from "../../../components/core/catalog/file.js";
+import type { CatalogFileEntry } from "../../../components/core/catalog/file.js";
 import { builtinCatalog } from "../../../components/core/catalog/index.js";
 import { DEFAULT_HUB_ENDPOINT, HUB_ENDPOINT_ENV, HUB_TOKEN_ENV_KEYS } from "../../../components/core/contract.js";
-import { ManifestError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { EXIT, type ExitCode, worstExitCode } from "../exit-codes.js";
 import { formatTable } from "../format.js";
 import { HttpClient, redactText } from "../http.js";
+import { readCatalogInput } from "./catalog-input.js";
 import type { HubApi } from "./hub-api.js";
 import type { RegistryIo } from "./io.js";
 import { type EntryLock, type LockableEntry, lockEntry } from "./lock.js";
@@ -146,13 +147,7 @@ interface Source {
 }
 
 function fileSource(file: string, ids: string[]): Source {
-  let catalog: ReturnType<typeof readCatalogFile>;
-  try {
-    catalog = readCatalogFile(file);
-  } catch (err) {
-    if (err instanceof CatalogFileError) throw new ManifestError(err.message);
-    throw err;
-  }
+  const catalog = readCatalogInput(file);
   const rawModels = (catalog.document.toJS() as { models: Record<string, unknown>[] }).models;
   const entries = catalog.entries.map((entry, index) => ({ entry: asLockable(entry, rawModels[index] ?? {}), index }));
   return { name: file, absolutePath: catalog.absolutePath, text: catalog.source, entries: pickIds(entries, ids, file) };

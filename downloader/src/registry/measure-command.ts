@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import type Dockerode from "dockerode";
 import { z } from "zod";
-import { type CatalogFileEntry, CatalogFileError, readCatalogFile } from "../../../components/core/catalog/file.js";
+import type { CatalogFileEntry } from "../../../components/core/catalog/file.js";
 import type { Measurement } from "../../../components/core/catalog/schema.js";
 import {
   CACHE_GID,
@@ -24,8 +24,9 @@ import {
   toDockerEnv,
 } from "../../../components/core/contract.js";
 import { RUNTIME_OVERHEAD } from "../../../components/core/sizing.js";
-import { ManifestError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
+import { readCatalogInput } from "./catalog-input.js";
 import { gpuProcesses } from "./gpu.js";
 import type { RegistryIo } from "./io.js";
 import { type ContainerMeasurement, measureContainer } from "./measure.js";
@@ -230,13 +231,7 @@ interface LoadedCatalog {
 }
 
 function loadCatalog(file: string, models: string[]): LoadedCatalog {
-  let catalog: ReturnType<typeof readCatalogFile>;
-  try {
-    catalog = readCatalogFile(file);
-  } catch (err) {
-    if (err instanceof CatalogFileError) throw new ManifestError(err.message);
-    throw err;
-  }
+  const catalog = readCatalogInput(file);
   const indexOf = new Map(catalog.entries.map((e, i) => [e.id, i]));
   const missing = models.filter((m) => !indexOf.has(m));
   if (missing.length > 0) {
