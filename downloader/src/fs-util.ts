@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, readlink, realpath, rename, rm, symlink } from "node:fs/promises";
-import { dirname } from "node:path";
+import { lstat, mkdir, open, readdir, readFile, readlink, realpath, rename, rm, symlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { FilesystemError } from "./errors.js";
 
 export function randomSuffix(): string {
@@ -119,4 +119,29 @@ export async function mkdirNoLinks(dir: string): Promise<void> {
     break;
   }
   await mkdir(dir, { recursive: true });
+}
+
+/**
+ * Entries of `dir` in name order (lstat types), or none when `dir` is missing or is not a real
+ * folder: a link to a folder is never followed, so nothing outside the cache is listed.
+ */
+export async function listRealDir(dir: string) {
+  try {
+    if (!(await lstat(dir)).isDirectory()) return [];
+    return (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  } catch (error) {
+    if (isErrno(error, "ENOENT", "ENOTDIR")) return [];
+    throw error;
+  }
+}
+
+/** Files and symlinks below `dir`, in name order, not following links. */
+export async function filesBelow(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await listRealDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesBelow(path)));
+    else out.push(path);
+  }
+  return out;
 }

@@ -7,11 +7,11 @@
  * and nothing is removed whose parent folders are not real folders of the cache. Blobs, partials,
  * whole repo folders and whisper files are removed under their locks, and kept when a downloader holds one.
  */
-import { lstat, readdir, rm, rmdir } from "node:fs/promises";
+import { lstat, rm, rmdir } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { CACHE_LAYOUT, hubRepoFolder, WHISPER_DIR, whisperRelPath } from "../../components/core/contract.js";
 import type { Manifest } from "../../components/core/manifest.js";
-import { isErrno, readlinkOrUndefined, realpathOrUndefined } from "./fs-util.js";
+import { filesBelow, listRealDir, readlinkOrUndefined, realpathOrUndefined } from "./fs-util.js";
 import {
   assertStateDirReal,
   blobNameFromTarget,
@@ -75,20 +75,20 @@ export async function planPrune(manifest: Manifest, givenRoot: string, lockStale
   }
 
   const items: PruneItem[] = [];
-  for (const entry of await listDir(root)) {
+  for (const entry of await listRealDir(root)) {
     if (!entry.isDirectory() || !entry.name.startsWith(CACHE_LAYOUT.hubRepoPrefix)) continue;
     const use = repos.get(entry.name);
     if (!use) items.push({ kind: "repo", path: entry.name, bytes: await treeBytes(join(root, entry.name)) });
     else items.push(...(await planRepo(root, entry.name, use, lockStaleMs)));
   }
-  for (const entry of await listDir(join(root, WHISPER_DIR))) {
+  for (const entry of await listRealDir(join(root, WHISPER_DIR))) {
     if (entry.isFile() && entry.name.endsWith(".pt") && !whisper.has(entry.name)) {
       items.push({ kind: "whisper", path: `${WHISPER_DIR}/${entry.name}`, bytes: (await lstat(join(root, WHISPER_DIR, entry.name))).size });
     }
   }
   // Partial plain-URL downloads: locked by their destination. One this manifest does not name may belong to a
   // downloader with another manifest: it counts as live while it was written within the stale time.
-  for (const entry of await listDir(partialsDir(root))) {
+  for (const entry of await listRealDir(partialsDir(root))) {
     const path = join(partialsDir(root), entry.name);
     if (!entry.isFile() || !isPartialName(entry.name)) continue;
     const info = await lstat(path);
@@ -117,14 +117,14 @@ async function planRepo(root: string, folder: string, use: RepoUse, lockStaleMs:
   const items: PruneItem[] = [];
   const keptBlobs = new Set<string>();
 
-  for (const snapshot of await listDir(join(dir, "snapshots"))) {
+  for (const snapshot of await listRealDir(join(dir, "snapshots"))) {
     const files = use.commits.get(snapshot.name);
     const snapshotPath = snapshotDir(repo, snapshot.name);
     if (!files) {
       items.push({ kind: "snapshot", path: rel(snapshotPath), bytes: 0 });
       continue;
     }
-    for (const entry of await walk(snapshotPath)) {
+    for (const entry of await filesBelow(snapshotPath)) {
       const inRepo = relative(snapshotPath, entry);
       if (!files.has(inRepo)) {
         items.push({ kind: "snapshot-entry", path: rel(entry), bytes: 0 });
@@ -135,11 +135,11 @@ async function planRepo(root: string, folder: string, use: RepoUse, lockStaleMs:
       if (blob) keptBlobs.add(blob);
     }
   }
-  for (const ref of await walk(join(dir, "refs"))) {
+  for (const ref of await filesBelow(join(dir, "refs"))) {
     const name = relative(join(dir, "refs"), ref);
     if (!use.refs.has(name)) items.push({ kind: "ref", path: rel(ref), bytes: 0 });
   }
-  for (const blob of await listDir(repo.blobsDir)) {
+  for (const blob of await listRealDir(repo.blobsDir)) {
     const path = join(repo.blobsDir, blob.name);
     if (isPartialName(blob.name)) {
       if (blob.isFile() && !(await isLocked(locksDir(root), lockKey("blob", folder, partialStem(blob.name)), lockStaleMs))) {
@@ -150,11 +150,11 @@ async function planRepo(root: string, folder: string, use: RepoUse, lockStaleMs:
     if (!blob.isFile() || keptBlobs.has(blob.name)) continue;
     items.push({ kind: "blob", path: rel(path), bytes: (await lstat(path)).size });
   }
-  for (const tree of await listDir(join(dir, "trees"))) {
+  for (const tree of await listRealDir(join(dir, "trees"))) {
     if (!use.commits.has(tree.name.replace(/\.json$/, "")))
       items.push({ kind: "tree", path: rel(join(dir, "trees", tree.name)), bytes: 0 });
   }
-  for (const noExist of await listDir(join(dir, ".no_exist"))) {
+  for (const noExist of await listRealDir(join(dir, ".no_exist"))) {
     if (!use.commits.has(noExist.name)) items.push({ kind: "no-exist", path: rel(join(dir, ".no_exist", noExist.name)), bytes: 0 });
   }
   return items;
@@ -207,7 +207,7 @@ async function lockKeysFor(root: string, item: PruneItem): Promise<string[]> {
       if (folder !== STATE_DIR) return [lockKey("blob", folder, partialStem(basename(item.path)))];
       return item.destination ? [lockKey("file", item.destination)] : [];
     case "repo": {
-      const names = (await listDir(join(root, folder, "blobs"))).map((entry) => partialStem(entry.name));
+      const names = (await listRealDir(join(root, folder, "blobs"))).map((entry) => partialStem(entry.name));
       return [...new Set(names)].map((name) => lockKey("blob", folder, name));
     }
     case "whisper":
@@ -252,31 +252,9 @@ async function removeEmptyParents(path: string, root: string): Promise<void> {
   }
 }
 
-/** Entries of `dir` (lstat types), or none when `dir` is missing or is not a real folder (a link is never followed). */
-async function listDir(dir: string) {
-  try {
-    if (!(await lstat(dir)).isDirectory()) return [];
-    return await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if (isErrno(error, "ENOENT", "ENOTDIR")) return [];
-    throw error;
-  }
-}
-
-/** Files and symlinks below `dir` (not following links). */
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await listDir(dir)) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(path)));
-    else out.push(path);
-  }
-  return out;
-}
-
 async function treeBytes(dir: string): Promise<number> {
   let total = 0;
-  for (const path of await walk(dir)) {
+  for (const path of await filesBelow(dir)) {
     const info = await lstat(path);
     if (info.isFile()) total += info.size;
   }

@@ -3,7 +3,7 @@
  * per hub repo, whisper checkpoint and plain file its revisions, its size on disk, when the
  * downloader last verified it, whether the manifest uses it and what `prune` would free.
  */
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { z } from "zod";
 import { CACHE_LAYOUT, MANIFEST_ENV } from "../../../components/core/contract.js";
@@ -11,7 +11,7 @@ import type { Manifest } from "../../../components/core/manifest.js";
 import { UsageError } from "../errors.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import { formatBytes, formatTable } from "../format.js";
-import { isErrno } from "../fs-util.js";
+import { filesBelow, listRealDir } from "../fs-util.js";
 import { STATE_DIR } from "../layout.js";
 import { DEFAULT_LOCK_STALE_MS } from "../lock.js";
 import { loadManifest } from "../manifest-input.js";
@@ -88,23 +88,23 @@ export async function listCache(root: string, manifest?: Manifest): Promise<Cach
     manifest ? manifest.models.filter(match).map((m) => m.id) : null;
   const items: CacheItem[] = [];
 
-  for (const entry of await listDir(root)) {
+  for (const entry of await listRealDir(root)) {
     if (!entry.isDirectory() || !entry.name.startsWith(CACHE_LAYOUT.hubRepoPrefix)) continue;
     const dir = join(root, entry.name);
     const name = entry.name.slice(CACHE_LAYOUT.hubRepoPrefix.length).split("--").join("/");
     const refs = new Map<string, string[]>();
-    for (const ref of await walk(join(dir, CACHE_LAYOUT.refsDir))) {
+    for (const ref of await filesBelow(join(dir, CACHE_LAYOUT.refsDir))) {
       const commit = (await readFile(ref, "utf8")).trim();
       refs.set(commit, [...(refs.get(commit) ?? []), relative(join(dir, CACHE_LAYOUT.refsDir), ref)]);
     }
     const revisions = [];
-    for (const snapshot of await listDir(join(dir, CACHE_LAYOUT.snapshotsDir))) {
-      const files = (await walk(join(dir, CACHE_LAYOUT.snapshotsDir, snapshot.name))).length;
+    for (const snapshot of await listRealDir(join(dir, CACHE_LAYOUT.snapshotsDir))) {
+      const files = (await filesBelow(join(dir, CACHE_LAYOUT.snapshotsDir, snapshot.name))).length;
       revisions.push({ commit: snapshot.name, refs: refs.get(snapshot.name) ?? [], files });
     }
     let sizeBytes = 0;
     let partialBytes = 0;
-    for (const blob of await listDir(join(dir, CACHE_LAYOUT.blobsDir))) {
+    for (const blob of await listRealDir(join(dir, CACHE_LAYOUT.blobsDir))) {
       const info = await lstat(join(dir, CACHE_LAYOUT.blobsDir, blob.name));
       if (blob.name.endsWith(".incomplete")) partialBytes += info.size;
       else sizeBytes += info.size;
@@ -117,13 +117,13 @@ export async function listCache(root: string, manifest?: Manifest): Promise<Cach
       revisions,
       sizeBytes,
       partialBytes,
-      verifiedAt: await latestVerification(await walk(records)),
+      verifiedAt: await latestVerification(await filesBelow(records)),
       usedBy: users((m) => m.kind === "huggingface" && m.repo === name),
       pruneBytes: manifest ? freed(entry.name) : null,
     });
   }
 
-  for (const entry of await listDir(join(root, CACHE_LAYOUT.whisperDir))) {
+  for (const entry of await listRealDir(join(root, CACHE_LAYOUT.whisperDir))) {
     if (!entry.isFile() || !entry.name.endsWith(CACHE_LAYOUT.whisperSuffix)) continue;
     const path = `${CACHE_LAYOUT.whisperDir}/${entry.name}`;
     const name = entry.name.slice(0, -CACHE_LAYOUT.whisperSuffix.length);
@@ -142,7 +142,7 @@ export async function listCache(root: string, manifest?: Manifest): Promise<Cach
 
   // Plain files: the ones the downloader verified (nothing else tells ours from anyone's).
   const fileRecords = join(root, STATE_DIR, "verified", "files");
-  for (const record of await walk(fileRecords)) {
+  for (const record of await filesBelow(fileRecords)) {
     const path = relative(fileRecords, record).replace(/\.json$/, "");
     if (path.startsWith(`${CACHE_LAYOUT.whisperDir}/`)) continue;
     const size = await lstat(join(root, path)).then(
@@ -177,23 +177,4 @@ async function latestVerification(records: string[]): Promise<string | null> {
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
-}
-
-async function listDir(dir: string) {
-  try {
-    return (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-  } catch (error) {
-    if (isErrno(error, "ENOENT", "ENOTDIR")) return [];
-    throw error;
-  }
-}
-
-async function walk(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await listDir(dir)) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(path)));
-    else out.push(path);
-  }
-  return out;
 }
