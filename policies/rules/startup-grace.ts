@@ -6,10 +6,10 @@
  * `minStartPeriodSeconds`.
  */
 import { z } from "zod";
-import { deviceOf, manifestOf, policyCatalog } from "../lib/consumer-models";
+import { deviceOf, type ManifestSource, manifestOf, policyCatalog } from "../lib/consumer-models";
 import { STARTUP_HEADROOM, STARTUP_MARGIN_SECONDS, startPeriodFor } from "../lib/core";
 import { containerWhere, startupFix, workloadWhere } from "../lib/hints";
-import { advisory, defineRule, type Finding, mandatory, previewUnknown, type StackContext } from "../lib/rule";
+import { advisory, defineRule, type Finding, mandatory, previewUnknown } from "../lib/rule";
 import { UNKNOWN } from "../lib/values";
 import { type ContainerView, servingContainers, type WorkloadView } from "../lib/view";
 
@@ -54,8 +54,9 @@ export const startupGrace = defineRule({
     if (serving.length === 0) return [];
     // A consumer that does not carry its manifest is judged by the stack check, which finds its
     // downloader's; judging it here against the fallback would report a second, different figure.
-    if (!context && manifestOf(view, undefined).state === "none") return [];
-    const need = withFloor(required(view, cfg, context), cfg.minStartPeriodSeconds);
+    const source = manifestOf(view, context);
+    if (!context && source.state === "none") return [];
+    const need = withFloor(required(view, source, cfg), cfg.minStartPeriodSeconds);
     return [...need.findings, ...serving.flatMap((cv) => check(view, cv, need.seconds, need.basis))];
   },
 });
@@ -71,13 +72,12 @@ function withFloor(need: Required, floor: number): Required {
 }
 
 /** The start period the consumer's models need, and why that figure. */
-function required(view: WorkloadView, cfg: z.infer<typeof config>, context: StackContext | undefined): Required {
+function required(view: WorkloadView, source: ManifestSource, cfg: z.infer<typeof config>): Required {
   const fallback = (why: string, findings: Finding[] = []): Required => ({
     seconds: cfg.fallbackStartPeriodSeconds,
     basis: `fallbackStartPeriodSeconds; ${why}`,
     findings,
   });
-  const source = manifestOf(view, context);
   if (source.state === "unknown") return fallback("its manifest is unknown during preview");
   if (source.state === "none") return fallback("no manifest found on it or its cache's downloader");
   const device = deviceOf(view, "auto");
