@@ -1,12 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CACHE_GID, CACHE_UID, LABELS } from "../core/contract";
+import { CACHE_GID, CACHE_UID, EFS_CSI_DRIVER, LABELS } from "../core/contract";
 import { objectLabels } from "../kubernetes/labels";
 import { CACHE_PROTECTION } from "../kubernetes/model-cache-volume";
 
 export const NFS_PORT = 2049;
-export const EFS_CSI_DRIVER = "efs.csi.aws.com";
+export { EFS_CSI_DRIVER };
 /** The cache's directory on the file system: created by the access point, owned by the cache's user. */
 export const ACCESS_POINT_PERMISSIONS = "0755";
 
