@@ -1,7 +1,5 @@
 /** The parts of `model-cache measure` that need no engine (the engine path: tests/e2e/registry). */
 import { describe, expect, it } from "vitest";
-import { httpProbeCommand } from "../../components/core/contract";
-import { httpHealthcheckTest } from "../../components/docker/healthcheck";
 import { cgroupFiles } from "../../downloader/src/registry/cgroup";
 import { parseComputeApps } from "../../downloader/src/registry/gpu";
 import { firstPass } from "../../downloader/src/registry/measure";
@@ -82,9 +80,5 @@ describe("measure: engine readings", () => {
     ).toBe(9.25);
     expect(firstPass(started, [check("2026-01-01T00:00:01Z", "2026-01-01T00:00:01.5Z", 0)])).toBe(1.5);
     expect(firstPass(started, [check("2026-01-01T00:10:00Z", "2026-01-01T00:10:00.1Z", 0)])).toBeNull();
-  });
-
-  it("waits for the same HTTP probe as the stack's Docker healthcheck", () => {
-    expect(["CMD", ...httpProbeCommand(8080, "/health")]).toEqual(httpHealthcheckTest(8080, "/health"));
   });
 });
