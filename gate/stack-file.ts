@@ -23,9 +23,7 @@ const StackFileSchema = z.object({
 
 const ProjectFileSchema = z.object({
   name: z.string().min(1),
-  config: z
-    .record(z.string(), z.union([z.object({ default: z.unknown().optional(), value: z.unknown().optional() }).loose(), z.unknown()]))
-    .nullish(),
+  config: z.record(z.string(), z.unknown()).nullish(),
 });
 
 export interface StackFileConfig {
