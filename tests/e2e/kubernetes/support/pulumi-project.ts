@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { REPO_ROOT } from "../../../../gate/stack-file";
+import { writePolicyPackLauncher } from "./policy-pack-launcher";
 import type { E2eTools } from "./tools";
 
 const PROJECT_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "infra", "components", "gate", "policies"];
@@ -87,11 +88,11 @@ export class PulumiProject {
 
   /** The project's `policies/` as a pack the CLI can start (see the module comment). */
   policyPack(): string {
-    const launcher = path.join(this.root, "model-cache-contract-pack");
-    const packDir = path.join(this.dir, "policies");
-    const runner = path.join(this.dir, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
-    writeFileSync(launcher, `#!/bin/sh\ncd "${packDir}" && exec node "${runner}" "$1" .\n`, { mode: 0o755 });
-    return launcher;
+    return writePolicyPackLauncher(
+      path.join(this.root, "model-cache-contract-pack"),
+      path.join(this.dir, "policies"),
+      path.join(this.dir, "node_modules"),
+    );
   }
 
   get stackFile(): string {

@@ -10,9 +10,10 @@
  * the language plugin's RunPlugin runs. The program is an Automation API inline program (the
  * CLI connects to the SDK's own language server in this process).
  */
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import { writePolicyPackLauncher } from "../../kubernetes/support/policy-pack-launcher";
 import type { Tools } from "./tools";
 
 const REPO = path.resolve(__dirname, "../../../..");
@@ -35,13 +36,7 @@ export interface PreviewResult {
 }
 
 function launcher(dir: string, name: string, packDir: string): string {
-  const file = path.join(dir, name);
-  writeFileSync(
-    file,
-    `#!/bin/sh\ncd "${packDir}" && exec node "${path.join(REPO, "node_modules/@pulumi/pulumi/cmd/run-policy-pack")}" "$1" .\n`,
-  );
-  chmodSync(file, 0o755);
-  return file;
+  return writePolicyPackLauncher(path.join(dir, name), packDir, path.join(REPO, "node_modules"));
 }
 
 export async function preview(t: Tools, work: string, name: string, program: () => Promise<void>): Promise<PreviewResult> {
