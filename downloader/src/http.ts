@@ -7,6 +7,7 @@ import type http from "node:http";
 import type https from "node:https";
 import { createRequire } from "node:module";
 import { CliError, NetworkError } from "./errors.js";
+import { lanesAllowed, RangeLane } from "./range-lane.js";
 
 // A plain require, not import(): the bundle is compiled through vm.Script, which has no dynamic-import hook.
 const requireBuiltin = createRequire(__filename);
@@ -78,6 +79,23 @@ export class HttpClient {
     }
   }
 
+  /**
+   * A connection of its own for the ranges of a large file (range-lane.ts), with this client's
+   * token rule, user agent and timeout; undefined when node:http must carry everything (a proxy).
+   */
+  lane(): RangeLane | undefined {
+    if (!lanesAllowed()) return undefined;
+    return new RangeLane({
+      authorizationFor: (url) => this.authorizationFor(url),
+      userAgent: this.options.userAgent,
+      timeoutMs: this.options.timeoutMs,
+    });
+  }
+
+  private authorizationFor(url: URL): string | undefined {
+    return this.options.token && url.origin === this.options.hubOrigin ? `Bearer ${this.options.token}` : undefined;
+  }
+
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
@@ -95,7 +113,8 @@ export class HttpClient {
       "accept-encoding": "identity",
       ...extraHeaders,
     };
-    if (this.options.token && url.origin === this.options.hubOrigin) headers.authorization = `Bearer ${this.options.token}`;
+    const authorization = this.authorizationFor(url);
+    if (authorization !== undefined) headers.authorization = authorization;
     const isHttps = url.protocol === "https:";
     if (!isHttps && url.protocol !== "http:") {
       return Promise.reject(new NetworkError(`${method} ${redact(url)}: unsupported protocol ${url.protocol}`, false));
@@ -197,8 +216,13 @@ export interface StatusHints {
 
 /** The error for a non-success status: 5xx, 408 and 429 are retryable; others name what to check. */
 export function statusError(response: HttpResponse, hints: StatusHints): NetworkError {
-  const { status } = response;
   response.body.resume();
+  return statusErrorOf(response, hints);
+}
+
+/** `statusError` for an answer whose body is someone else's to drain (a range lane's). */
+export function statusErrorOf(response: Pick<HttpResponse, "status" | "headers" | "url">, hints: StatusHints): NetworkError {
+  const { status } = response;
   const errorCode = response.headers["x-error-code"];
   const prefix = `HTTP ${status}${typeof errorCode === "string" ? ` ${errorCode}` : ""} for ${hints.what} (${redact(response.url)})`;
   if (status >= 500 || status === 408 || status === 429) {

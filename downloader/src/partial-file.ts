@@ -152,6 +152,12 @@ export class PartialFile {
     );
   }
 
+  /** Bytes a range lane wrote through `fd`: counted for the background sync like any other write. */
+  wroteThroughFd(bytes: number): void {
+    this.dirty += bytes;
+    this.backgroundSync();
+  }
+
   /** Whether this partial's name no longer leads to its file: another downloader took it over (renamed it away). */
   async taken(): Promise<boolean> {
     const [mine, named] = await Promise.all([this.handle.stat(), stat(this.path).catch(() => undefined)]);

@@ -17,8 +17,9 @@ import { ChecksumMismatchError, NetworkError, SlowTransferError, toCliError } fr
 import { readFileOrUndefined, writeFileAtomic } from "./fs-util.js";
 import { HashWorker, ShortReadError } from "./hash-worker.js";
 import type { Digests } from "./hashing.js";
-import { statusError } from "./http.js";
+import { statusError, statusErrorOf } from "./http.js";
 import { type PartialFile, PartialTakenError, rangesPath } from "./partial-file.js";
+import type { LaneAnswer, RangeLane } from "./range-lane.js";
 import { backoffDelay, parseContentRange, RateWatch, type TransferContext, type TransferSpec } from "./transfer.js";
 
 const MIB = 1024 * 1024;
@@ -37,6 +38,7 @@ export function connectionsFor(size: number, setting: number | undefined): numbe
  * and to keep the hash close behind (the contiguous prefix lags by about one range per connection).
  */
 const MIN_CHUNK = 64 * 1024;
+const PROBE_BYTES = 256 * 1024;
 function chunkFor(size: number, connections: number): number {
   const target = Math.ceil(size / (connections * 16));
   return Math.max(MIN_CHUNK, Math.min(16 * MIB, Math.max(Math.min(MIB, target), Math.ceil(target / MIN_CHUNK) * MIN_CHUNK)));
@@ -113,6 +115,7 @@ export async function fillRanged(
 
   const prefix = new HashWorker(partial.fd, { gitBlobSize: spec.gitBlob ? size : undefined, label: `${spec.model}: ${spec.file}` });
   const queue = missingChunks(done, size, chunk);
+  const lanes: (RangeLane | undefined)[] = [];
   let fetched = 0;
   let digests: Digests = { sha256: "" };
   let url = spec.url;
@@ -131,8 +134,53 @@ export async function fillRanged(
   };
   prefix.advance(done[0]?.[0] === 0 ? done[0][1] : 0);
 
-  /** Fetch [start, end) once; resolves with the bytes written (all of them, or throws after writing some). */
-  const fetchRange = async (start: number, end: number, probe: boolean): Promise<"unsupported" | undefined> => {
+  /** Fetch [start, end) once over a lane (after the probe); node:http for whatever the lane does not take. */
+  const fetchRange = async (
+    start: number,
+    end: number,
+    probe: boolean,
+    lane: RangeLane | undefined,
+  ): Promise<"unsupported" | undefined> => {
+    if (lane && !probe) {
+      const watch = new RateWatch(lane, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
+      let written = 0;
+      let answer: LaneAnswer;
+      try {
+        answer = await lane.fetch(
+          url,
+          start,
+          end,
+          size,
+          {
+            fd: partial.fd,
+            onReceived: (bytes) => {
+              fetched += bytes;
+              watch.add(bytes);
+              ctx.progress.advance(bytes);
+            },
+            onWritten: (bytes) => {
+              written += bytes;
+              partial.wroteThroughFd(bytes);
+            },
+          },
+          ctx.signal,
+        );
+      } finally {
+        watch.stop();
+        if (written > 0) markDone([start, start + written]);
+      }
+      if (answer.kind === "done") return undefined;
+      if (answer.kind === "status") throw statusErrorOf({ status: answer.status, headers: answer.headers, url }, spec.hints);
+      if (answer.kind === "wrong-size") {
+        throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), answer.total, "as the server announced it");
+      }
+      // Not a plain 206 (an expired CDN signature's redirect, a 503 with Retry-After...): node:http says what it is.
+    }
+    return fetchOverHttp(start, end, probe);
+  };
+
+  /** Fetch [start, end) once through node:http; resolves with the bytes written (all of them, or throws after writing some). */
+  const fetchOverHttp = async (start: number, end: number, probe: boolean): Promise<"unsupported" | undefined> => {
     const response = await ctx.http.open("GET", url, {
       headers: { range: `bytes=${start}-${end - 1}` },
       redirects: "follow",
@@ -181,7 +229,7 @@ export async function fillRanged(
     return undefined;
   };
 
-  const withRetry = async (span: Span, probe: boolean): Promise<"unsupported" | undefined> => {
+  const withRetry = async (span: Span, probe: boolean, lane?: RangeLane): Promise<"unsupported" | undefined> => {
     let [start] = span;
     const end = span[1];
     let failures = 0;
@@ -189,7 +237,7 @@ export async function fillRanged(
       ctx.signal.throwIfAborted();
       const before = progressOf(done, start, end);
       try {
-        return await fetchRange(start, end, probe);
+        return await fetchRange(start, end, probe, lane);
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
         const failure = toCliError(error);
@@ -214,8 +262,13 @@ export async function fillRanged(
   };
 
   try {
-    // The first missing range doubles as the probe: does the server split, and where does it redirect?
-    const first = queue.shift();
+    // The first missing range doubles as the probe: does the server split, and where does it redirect? It goes through
+    // node:http (which follows redirects), so it is kept small; the lanes take the rest.
+    let first = queue.shift();
+    if (first && first[1] - first[0] > PROBE_BYTES) {
+      queue.unshift([first[0] + PROBE_BYTES, first[1]]);
+      first = [first[0], first[0] + PROBE_BYTES];
+    }
     if (first && (await withRetry(first, true)) === "unsupported") {
       // Back to one stream: only the contiguous prefix counts.
       const prefixEnd = done[0]?.[0] === 0 ? done[0][1] : 0;
@@ -224,10 +277,12 @@ export async function fillRanged(
       return "unsupported";
     }
     const workers = Array.from({ length: Math.min(connections, queue.length) }, async () => {
+      const lane = ctx.http.lane();
+      lanes.push(lane);
       for (let span = queue.shift(); span; span = queue.shift()) {
         // The hashing thread failed (or the partial was taken away): give the file up now, not after every range.
         if (prefix.error) throw hashFailure(prefix.error, spec.file);
-        await withRetry(span, false);
+        await withRetry(span, false, lane);
       }
     });
     const results = await Promise.allSettled(workers);
@@ -239,6 +294,7 @@ export async function fillRanged(
       throw hashFailure(error, spec.file);
     });
   } finally {
+    for (const lane of lanes) lane?.close();
     await saving;
     await prefix.stop();
     if (done.length > 0) await saveState(partial.path, size, done).catch(() => undefined);

@@ -317,7 +317,13 @@ export class RateWatch {
   private current = 0;
   private readonly timer: NodeJS.Timeout | undefined;
 
-  constructor(body: Readable, minBytesPerSecond: number, windowMs: number, file: string) {
+  /** `body`: a response body, or a range lane (anything that can say it is paused and be abandoned). */
+  constructor(
+    body: Pick<Readable, "isPaused"> & { destroy(error: Error): unknown },
+    minBytesPerSecond: number,
+    windowMs: number,
+    file: string,
+  ) {
     if (minBytesPerSecond <= 0) return;
     const slots = Math.max(1, Math.ceil(windowMs / RATE_TICK_MS));
     this.timer = setInterval(() => {
