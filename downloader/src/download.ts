@@ -330,6 +330,7 @@ async function ensureHubFile(target: HubTarget, inspection: Inspection, ctx: Ens
   const hubRef = { endpoint: settings.endpoint, repo: model.repo, revision: model.revision, path: file.path, hasToken: !!settings.token };
   let etag: string;
   let size = file.size;
+  let directUrl: URL | undefined;
   if (file.gitSha1) {
     // A git-stored file's blob is named by its git sha1, which the manifest gives: no HEAD needed.
     etag = file.gitSha1;
@@ -346,6 +347,7 @@ async function ensureHubFile(target: HubTarget, inspection: Inspection, ctx: Ens
       throw new ChecksumMismatchError(model.id, file.path, "sha256", file.sha256, etag, "the hub's etag for this file at this commit");
     }
     size ??= meta.size;
+    directUrl = meta.location;
   }
 
   const blob = blobPath(repo, etag);
@@ -379,6 +381,7 @@ async function ensureHubFile(target: HubTarget, inspection: Inspection, ctx: Ens
       const result = await transfer(
         {
           url: resolveUrl(hubRef),
+          directUrl,
           partialDir: repo.blobsDir,
           partialStem: etag,
           finalPath: blob,

@@ -34,12 +34,14 @@ export interface HttpResponse {
 }
 
 const MAX_REDIRECTS = 10;
+const MAX_IDLE_LANES = 16;
 
 export class HttpClient {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   /** Requests sent, by method: the warm-path tests assert there are none. */
   readonly sent = { HEAD: 0, GET: 0 };
+  private readonly idleLanes: RangeLane[] = [];
 
   /** node:http and node:https are loaded here, on first need: a warm run never pays for them (nor TLS). */
   static create(options: HttpClientOptions): HttpClient {
@@ -85,11 +87,22 @@ export class HttpClient {
    */
   lane(): RangeLane | undefined {
     if (!lanesAllowed()) return undefined;
+    const idle = this.idleLanes.pop();
+    if (idle) return idle;
     return new RangeLane({
       authorizationFor: (url) => this.authorizationFor(url),
       userAgent: this.options.userAgent,
       timeoutMs: this.options.timeoutMs,
+      onRequest: () => {
+        this.sent.GET++;
+      },
     });
+  }
+
+  /** A lane back from a file: its kept-alive connection serves the next file (CDN connections are costly under TLS). */
+  release(lane: RangeLane): void {
+    if (this.idleLanes.length < MAX_IDLE_LANES) this.idleLanes.push(lane);
+    else lane.close();
   }
 
   private authorizationFor(url: URL): string | undefined {
@@ -97,6 +110,7 @@ export class HttpClient {
   }
 
   close(): void {
+    for (const lane of this.idleLanes.splice(0)) lane.close();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }

@@ -26,6 +26,8 @@ export interface HubFileMetadata {
   size: number | undefined;
   /** The file is stored with LFS (the hub redirected it to its CDN). */
   lfs: boolean;
+  /** Where the redirect pointed (an LFS file's CDN URL): huggingface_hub downloads from there, without the token. */
+  location?: URL;
 }
 
 export function resolveUrl(ref: Pick<HubFileRef, "endpoint" | "repo" | "revision" | "path">): URL {
@@ -49,7 +51,14 @@ export async function headHubFile(http: HttpClient, ref: HubFileRef, signal?: Ab
   const response = await http.open("HEAD", url, { redirects: "same-origin", signal });
   response.body.resume();
   if (response.status >= 400) throw statusError(response, hubHints(ref));
-  return parseHubHeaders(response.headers, ref, response);
+  const meta = parseHubHeaders(response.headers, ref, response);
+  const location = response.status >= 300 && response.status < 400 ? response.headers.location : undefined;
+  if (!location) return meta;
+  try {
+    return { ...meta, location: new URL(location, response.url) };
+  } catch {
+    return meta; // The GET follows the resolve URL's redirect instead.
+  }
 }
 
 export function parseHubHeaders(headers: IncomingHttpHeaders, ref: HubFileRef, response?: HttpResponse): HubFileMetadata {

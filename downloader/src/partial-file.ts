@@ -158,6 +158,12 @@ export class PartialFile {
     this.backgroundSync();
   }
 
+  /** Bytes a range lane appended through `fd`, at `size`: the partial is that much longer. */
+  appendedThroughFd(bytes: number): void {
+    this.size += bytes;
+    this.wroteThroughFd(bytes);
+  }
+
   /** Whether this partial's name no longer leads to its file: another downloader took it over (renamed it away). */
   async taken(): Promise<boolean> {
     const [mine, named] = await Promise.all([this.handle.stat(), stat(this.path).catch(() => undefined)]);

@@ -25,12 +25,14 @@ export interface LaneOptions {
   userAgent: string;
   /** Connect timeout, idle-read timeout and the deadline for a whole response head. */
   timeoutMs: number;
+  /** Told of every request sent (the client's count: a warm run sends none). */
+  onRequest: () => void;
 }
 
 export interface RangeSink {
   fd: number;
-  /** Bytes received (before they reach the disk): progress and the minimum-rate watch. */
-  onReceived: (bytes: number) => void;
+  /** Each piece of the body as it arrives, in order, before it reaches the disk (valid during the call only). */
+  onReceived: (chunk: Buffer) => void;
   /** Bytes of the range that reached the file, in order from its start. */
   onWritten: (bytes: number) => void;
 }
@@ -101,14 +103,24 @@ export class RangeLane {
    * disk, "fallback" when the answer is not a plain 206 (nothing written); rejects with a retryable
    * NetworkError after a reset, a timeout or a short body, once the bytes received are written.
    */
-  async fetch(url: URL, start: number, end: number, size: number, sink: RangeSink, signal: AbortSignal): Promise<LaneAnswer> {
+  async fetch(
+    url: URL,
+    start: number,
+    end: number,
+    size: number,
+    sink: RangeSink,
+    signal: AbortSignal,
+    /** range: `bytes=start-(end-1)`; rest (end must be size): the file from `start` as a plain download or a resume asks for it. */
+    form: "range" | "rest" = "range",
+  ): Promise<LaneAnswer> {
     signal.throwIfAborted();
     const reused = this.socket !== undefined && this.origin === url.origin;
     try {
-      return await this.attempt(url, start, end, size, sink, signal);
+      return await this.attempt(url, start, end, size, sink, signal, form);
     } catch (error) {
       // A kept-alive connection the server closed meanwhile fails before a byte: once more on a new one.
-      if (reused && error instanceof StaleConnectionError && !signal.aborted) return this.attempt(url, start, end, size, sink, signal);
+      if (reused && error instanceof StaleConnectionError && !signal.aborted)
+        return this.attempt(url, start, end, size, sink, signal, form);
       throw error;
     }
   }
@@ -141,9 +153,13 @@ export class RangeLane {
     socket.on("timeout", () =>
       socket.destroy(new NetworkError(`no data for ${this.options.timeoutMs / 1000}s (read timeout, --timeout)`, true)),
     );
-    socket.on("error", (error) => this.onGone?.(error));
+    // Only the current connection speaks to the open request: one closed for another origin goes quietly.
+    socket.on("error", (error) => {
+      if (this.socket === socket) this.onGone?.(error);
+    });
     socket.on("close", () => {
-      if (this.socket === socket) this.socket = undefined;
+      if (this.socket !== socket) return;
+      this.socket = undefined;
       this.onGone?.(new StaleConnectionError("the server closed the connection"));
     });
     this.socket = socket;
@@ -170,7 +186,16 @@ export class RangeLane {
     this.socket?.destroy(error);
   }
 
-  private attempt(url: URL, start: number, end: number, size: number, sink: RangeSink, signal: AbortSignal): Promise<LaneAnswer> {
+  private attempt(
+    url: URL,
+    start: number,
+    end: number,
+    size: number,
+    sink: RangeSink,
+    signal: AbortSignal,
+    form: "range" | "rest",
+  ): Promise<LaneAnswer> {
+    const whole = form === "rest" && start === 0;
     const socket = this.connect(url);
     const length = end - start;
     return new Promise<LaneAnswer>((resolve, reject) => {
@@ -197,7 +222,7 @@ export class RangeLane {
       signal.addEventListener("abort", onAbort, { once: true });
 
       const finish = () => {
-        if (settled || inFlight > 0 || filled > 0) return;
+        if (settled || inFlight > 0 || queued.length > 0 || filled > 0) return;
         if (failure === undefined && written < length) return;
         settled = true;
         clearTimeout(headDeadline);
@@ -228,29 +253,39 @@ export class RangeLane {
         resolve(answer);
       };
       const fallback = (reason: string) => answerWithoutBody({ kind: "fallback", reason });
-      const flush = () => {
-        if (!filling || filled === 0) return;
-        const buffer = filling;
-        const bytes = filled;
-        const at = fillingAt;
-        filling = undefined;
-        filled = 0;
-        fillingAt = at + bytes;
+      // One write at a time, in order: `written` (and what the caller is told) is always a contiguous count from `start`.
+      const queued: { buffer: Buffer; bytes: number; at: number }[] = [];
+      const writeNext = () => {
+        const next = queued.shift();
+        if (!next) return;
         inFlight++;
-        writeAll(sink.fd, buffer, bytes, at, (error) => {
+        writeAll(sink.fd, next.buffer, next.bytes, next.at, (error) => {
           inFlight--;
-          free.push(buffer);
-          if (error) failure ??= error;
-          else {
-            written += bytes;
-            sink.onWritten(bytes);
+          free.push(next.buffer);
+          if (error) {
+            failure ??= error;
+            // Nothing after a failed write counts: drop what waits behind it.
+            for (const dropped of queued.splice(0)) free.push(dropped.buffer);
+          } else {
+            // Bytes received before a network failure are good: they count.
+            written += next.bytes;
+            sink.onWritten(next.bytes);
           }
           if (paused && failure === undefined) {
             paused = false;
             socket.resume();
           }
+          writeNext();
           finish();
         });
+      };
+      const flush = () => {
+        if (!filling || filled === 0) return;
+        queued.push({ buffer: filling, bytes: filled, at: fillingAt });
+        fillingAt += filled;
+        filling = undefined;
+        filled = 0;
+        if (inFlight === 0) writeNext();
       };
       const take = (chunk: Buffer<ArrayBufferLike>): boolean => {
         let offset = 0;
@@ -303,13 +338,15 @@ export class RangeLane {
           body = head.subarray(at + 4);
           head = undefined;
           clearTimeout(headDeadline);
-          const problem = checkHead(parsed, start, end, size);
+          const problem = checkHead(parsed, start, end, size, whole);
           if (problem === "status") {
             answerWithoutBody({ kind: "status", status: parsed!.status, headers: Object.fromEntries(parsed!.headers) });
             return true;
           }
           if (problem === "size") {
-            answerWithoutBody({ kind: "wrong-size", total: parsed?.headers.get("content-range")?.split("/")[1] ?? "?" });
+            const announced =
+              parsed?.status === 200 ? parsed.headers.get("content-length") : parsed?.headers.get("content-range")?.split("/")[1];
+            answerWithoutBody({ kind: "wrong-size", total: announced ?? "?" });
             return true;
           }
           if (problem === "range") {
@@ -329,8 +366,9 @@ export class RangeLane {
           keepAlive = false;
         }
         bodyReceived += accept;
-        sink.onReceived(accept);
-        const more = take(accept === body.length ? body : body.subarray(0, accept));
+        const piece = accept === body.length ? body : body.subarray(0, accept);
+        sink.onReceived(piece);
+        const more = take(piece);
         if (bodyReceived === length) {
           if (!keepAlive) socket.destroy();
           finish();
@@ -348,27 +386,31 @@ export class RangeLane {
         `Host: ${url.host}`,
         `User-Agent: ${this.options.userAgent}`,
         "Accept-Encoding: identity",
-        `Range: bytes=${start}-${end - 1}`,
+        // The whole file: no Range, as for any plain download; the rest of it: an open range, as a resume is asked for.
+        ...(whole ? [] : [`Range: bytes=${start}-${form === "rest" ? "" : end - 1}`]),
         ...(authorization === undefined ? [] : [`Authorization: ${authorization}`]),
         "",
         "",
       ].join("\r\n");
+      this.options.onRequest();
       socket.write(request);
     });
   }
 }
 
 /**
- * Why a head is not a plain answer to `bytes=start-(end-1)` of a `size`-byte file: "status" (an error status), "range"
+ * Why a head is not a plain answer to `bytes=start-(end-1)` of a `size`-byte file (or a 200 with all of it, when all
+ * of it was asked for): "status" (an error status), "range"
  * and "size" are the server's to answer for; any other reason sends the request to node:http.
  */
-function checkHead(head: Head | undefined, start: number, end: number, size: number): string | undefined {
+function checkHead(head: Head | undefined, start: number, end: number, size: number, whole: boolean): string | undefined {
   if (!head) return "a response head that is not plain HTTP/1.1";
   if (head.status >= 400) return "status";
-  if (head.status !== 206) return `status ${head.status}`;
+  if (head.status !== 206 && !(head.status === 200 && whole)) return `status ${head.status}`;
   if (head.headers.has("transfer-encoding")) return "a transfer-encoded body";
   const length = head.headers.get("content-length");
   if (length === undefined || !/^\d+$/.test(length)) return "no Content-Length";
+  if (head.status === 200) return Number(length) === size ? undefined : "size";
   const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(head.headers.get("content-range") ?? "");
   if (!range) return "no Content-Range";
   if (range[3] !== "*" && Number(range[3]) !== size) return "size";

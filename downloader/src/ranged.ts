@@ -153,10 +153,10 @@ export async function fillRanged(
           size,
           {
             fd: partial.fd,
-            onReceived: (bytes) => {
-              fetched += bytes;
-              watch.add(bytes);
-              ctx.progress.advance(bytes);
+            onReceived: (chunk) => {
+              fetched += chunk.length;
+              watch.add(chunk.length);
+              ctx.progress.advance(chunk.length);
             },
             onWritten: (bytes) => {
               written += bytes;
@@ -294,7 +294,7 @@ export async function fillRanged(
       throw hashFailure(error, spec.file);
     });
   } finally {
-    for (const lane of lanes) lane?.close();
+    for (const lane of lanes) if (lane) ctx.http.release(lane);
     await saving;
     await prefix.stop();
     if (done.length > 0) await saveState(partial.path, size, done).catch(() => undefined);

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ChecksumMismatchError, CliError, NetworkError, SlowTransferError, toCliError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
 import { ContentHasher, type Digests } from "./hashing.js";
-import { type HttpClient, type StatusHints, statusError } from "./http.js";
+import { type HttpClient, type StatusHints, statusError, statusErrorOf } from "./http.js";
 import { OverflowError, PartialFile, PartialTakenError } from "./partial-file.js";
 import { connectionsFor, fillRanged, rangesPath, readRangeState } from "./ranged.js";
 
@@ -25,6 +25,8 @@ export interface Mismatch {
 
 export interface TransferSpec {
   url: URL;
+  /** Where the bytes are when the hub said so (an LFS file's CDN URL from its HEAD): tried first, without the token. */
+  directUrl?: URL;
   /** Partial bytes live in `<partialDir>/<partialStem>.<random>.incomplete`. */
   partialDir: string;
   partialStem: string;
@@ -204,6 +206,49 @@ async function fill(
       EXIT.network,
     );
 
+  // The first attempt at a file of known size goes over a range lane, straight to where the bytes are (the CDN URL the
+  // hub's HEAD answered, as huggingface_hub does); whatever the lane does not take, and every retry, goes through node:http.
+  let laneUrl = total !== undefined ? (spec.directUrl ?? spec.url) : undefined;
+  const fillOverLane = async (url: URL, size: number, active: ContentHasher): Promise<boolean> => {
+    const lane = ctx.http.lane();
+    if (!lane) return false;
+    const watch = new RateWatch(lane, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
+    try {
+      const answer = await lane.fetch(
+        url,
+        partial.size,
+        size,
+        size,
+        {
+          fd: partial.fd,
+          onReceived: (chunk) => {
+            active.update(chunk);
+            fetched += chunk.length;
+            watch.add(chunk.length);
+            ctx.progress.advance(chunk.length);
+          },
+          onWritten: (bytes) => partial.appendedThroughFd(bytes),
+        },
+        ctx.signal,
+        "rest",
+      );
+      if (answer.kind === "wrong-size") {
+        throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), answer.total, "as the server announced it");
+      }
+      // An error status is the answer, wherever it came from (huggingface_hub, too, takes the CDN's); a retry starts over
+      // from the resolve URL through node:http, with a fresh redirect.
+      if (answer.kind === "status") throw statusErrorOf({ status: answer.status, headers: answer.headers, url }, spec.hints);
+      return answer.kind === "done";
+    } catch (error) {
+      // Received but never written (a write failed after the connection did): hash again from what is on disk.
+      if (active.bytes !== partial.size) hasher = undefined;
+      throw error;
+    } finally {
+      watch.stop();
+      ctx.http.release(lane);
+    }
+  };
+
   if (total !== undefined) {
     if (partial.size > total) await partial.truncate(0);
     if (partial.size > 0) ctx.log(`${spec.model}: ${spec.file}: resuming at byte ${partial.size} of ${total}`);
@@ -217,6 +262,11 @@ async function fill(
     const before = partial.size;
     let watch: RateWatch | undefined;
     try {
+      if (laneUrl && total !== undefined && hasher) {
+        const url = laneUrl;
+        laneUrl = undefined;
+        if (await fillOverLane(url, total, hasher)) continue;
+      }
       const headers: Record<string, string> = partial.size > 0 ? { range: `bytes=${partial.size}-` } : {};
       const response = await ctx.http.open("GET", spec.url, { headers, redirects: "follow", signal: ctx.signal });
       if (response.status === 416) {

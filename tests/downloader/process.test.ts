@@ -155,7 +155,15 @@ describe("a downloader frozen past the stale-lock time (SIGSTOP; a frozen contai
       // The second finds the first's lock stale (it cannot refresh it), takes over, and its server ignores the Range:
       // it starts the weights over from byte 0, then stalls after 200 kB, and is killed there.
       let stalled = false;
-      hub.fail(WEIGHTS, { kind: "stall", afterBytes: 200_000, stallMs: 120_000, ignoreRange: true, onStall: () => (stalled = true) });
+      // Twice: the resume goes over a range lane first, which sees the 200 and hands the request to node:http.
+      const ignoringRange = {
+        kind: "stall",
+        afterBytes: 200_000,
+        stallMs: 120_000,
+        ignoreRange: true,
+        onStall: () => (stalled = true),
+      } as const;
+      hub.fail(WEIGHTS, ignoringRange, ignoringRange);
       const secondChild = spawnCli(args(), env);
       const second = collect(secondChild);
       await waitFor(() => stalled, "the second downloader restarting the weights");
