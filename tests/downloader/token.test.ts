@@ -35,6 +35,16 @@ describe("HF_TOKEN goes to the hub host only", () => {
     expect(result.stderr).not.toContain("secret-cdn-signature");
   });
 
+  it("an LFS file comes from the CDN URL its HEAD answered (as huggingface_hub does): no GET on the hub for it", async () => {
+    const result = await runCli(["download", "-m", manifestFile, "-c", cache], { HF_ENDPOINT: hub.endpoint, HF_TOKEN: TOKEN });
+    expect(result.code, result.stderr).toBe(0);
+    const weights = hub.requests.filter((r) => r.path.includes("model.safetensors"));
+    expect(weights.map((r) => [r.server, r.method])).toEqual([["hub", "HEAD"]]);
+    const blobs = hub.requests.filter((r) => r.server === "cdn" && r.path.startsWith("/lfs/"));
+    expect(blobs.length).toBeGreaterThan(0);
+    expect(blobs.every((r) => r.method === "GET" && r.authorization === undefined && r.path.includes("signature="))).toBe(true);
+  });
+
   it("a plain file URL on the hub's own origin gets it (as the docs say); the same file on another host does not", async () => {
     const data = Buffer.from("a checkpoint kept in a hub repo");
     const onHub = hub.addPlainFile("on-hub.bin", data, { onHub: true });
