@@ -4,7 +4,13 @@
  * gate feed it a stack file's config map directly.
  */
 import { z } from "zod";
-import { DEFAULT_HUB_ENDPOINT, DEFAULT_MOUNT_PATH, DEVICES, normalizeMountPath } from "../components/core/contract";
+import {
+  DEFAULT_DOWNLOAD_CONCURRENCY,
+  DEFAULT_HUB_ENDPOINT,
+  DEFAULT_MOUNT_PATH,
+  DEVICES,
+  normalizeMountPath,
+} from "../components/core/contract";
 import { DEFAULT_HEADROOM, MAX_HEADROOM, MIN_HEADROOM } from "../components/core/sizing";
 import { DNS_LABEL_RE, DNS_SUBDOMAIN_RE, isQuantity, parseNodeSelector, parseToleration } from "../components/kubernetes/config-values";
 
@@ -82,7 +88,7 @@ export const StackShape = z
     allowUnverified: boolFromConfig.default(false),
     hubEndpoint: z.string().url().default(DEFAULT_HUB_ENDPOINT),
     downloaderImage: z.string().default(""),
-    downloadConcurrency: intFromConfig(1, 64).default(4),
+    downloadConcurrency: intFromConfig(1, 64).default(DEFAULT_DOWNLOAD_CONCURRENCY),
     serviceImage: z.string().min(1).default(DEFAULT_SERVICE_IMAGE),
     serviceArgs: jsonArray(z.string()).default([]),
     serviceEnv: jsonArray(envEntry).default([]),

@@ -97,6 +97,8 @@ export const MANIFEST_ENV = "MODEL_CACHE_MANIFEST";
 export const DOCKER_ONE_SHOT_TYPE = "pulumi-nodejs:dynamic/docker:OneShotContainer";
 /** How many files the downloader fetches in parallel. */
 export const CONCURRENCY_ENV = "MODEL_CACHE_CONCURRENCY";
+/** Files downloaded in parallel by default: as many as huggingface_hub's snapshot_download (its max_workers). */
+export const DEFAULT_DOWNLOAD_CONCURRENCY = 8;
 /** The variable the downloader (only) gets its hub token in. */
 export const HUB_TOKEN_ENV = HUB_TOKEN_ENV_KEYS[0];
 /** The hub base URL (mirror, air-gapped install). */

@@ -1,6 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { contractAnnotations, DEFAULT_HUB_ENDPOINT, downloaderEnv, HUB_TOKEN_ENV, toKubernetesEnv } from "../core/contract";
+import {
+  contractAnnotations,
+  DEFAULT_DOWNLOAD_CONCURRENCY,
+  DEFAULT_HUB_ENDPOINT,
+  downloaderEnv,
+  HUB_TOKEN_ENV,
+  toKubernetesEnv,
+} from "../core/contract";
 import { ComponentArgsError } from "./args-error";
 import type { KubernetesCacheContext } from "./context";
 import { appLabels, objectLabels } from "./labels";
@@ -52,7 +59,7 @@ export interface ModelDownloaderArgs {
   image: pulumi.Input<string>;
   /** The hub the files come from. Default: `DEFAULT_HUB_ENDPOINT` (https://huggingface.co); a mirror works. */
   hubEndpoint?: string;
-  /** Files downloaded at once. Default: 4. */
+  /** Files downloaded at once. Default: `DEFAULT_DOWNLOAD_CONCURRENCY` (8). */
   concurrency?: number;
   /** The container's CPU request. Default: "1". */
   cpu?: pulumi.Input<string>;
@@ -71,7 +78,7 @@ export interface ModelDownloaderArgs {
 
 /** The defaults the args' TSDoc gives. */
 export const DOWNLOADER_DEFAULTS = {
-  concurrency: 4,
+  concurrency: DEFAULT_DOWNLOAD_CONCURRENCY,
   cpu: "1",
   memoryMiB: 1024,
   backoffLimit: 2,

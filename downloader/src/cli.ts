@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { Command, CommanderError, Option } from "commander";
-import { HUB_ENDPOINT_ENV, MANIFEST_ENV } from "../../components/core/contract.js";
+import { DEFAULT_DOWNLOAD_CONCURRENCY, HUB_ENDPOINT_ENV, MANIFEST_ENV } from "../../components/core/contract.js";
 import type { Manifest } from "../../components/core/manifest.js";
 import { runDownload } from "./download.js";
 import { InterruptedError, toCliError } from "./errors.js";
@@ -86,7 +86,7 @@ function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
   };
 
   common(program.command("download").description("fetch what is missing, verify everything, write the cache layout"))
-    .option("-j, --concurrency <n>", `parallel file downloads (default: $${CONCURRENCY_ENV} or 4)`)
+    .option("-j, --concurrency <n>", `parallel file downloads (default: $${CONCURRENCY_ENV} or ${DEFAULT_DOWNLOAD_CONCURRENCY})`)
     .option("--connections <n>", `connections per file for large files (default: $${CONNECTIONS_ENV}, else one per 16 MiB, up to 8)`)
     .option("--retries <n>", "retries per file on 5xx, 429, resets, timeouts", "5")
     .option("--timeout <seconds>", "abandon (and resume) a connection idle this long, or below --min-rate for this long", "60")
@@ -99,7 +99,7 @@ function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
 
   common(program.command("verify").description("read-only: exit 0 iff every file of every model is present and verified"))
     .option("--deep", "re-hash every byte instead of trusting the verification records")
-    .option("-j, --concurrency <n>", "files hashed in parallel with --deep (default: 4)")
+    .option("-j, --concurrency <n>", `files hashed in parallel with --deep (default: ${DEFAULT_DOWNLOAD_CONCURRENCY})`)
     .action(run("verify"));
 
   common(program.command("prune").description("list (or with --yes remove) what no model of the manifest uses"))

@@ -1,7 +1,13 @@
 /** Command-line options and environment, validated with zod into the settings each command uses. */
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { CONCURRENCY_ENV, DEFAULT_HUB_ENDPOINT, HUB_ENDPOINT_ENV, HUB_TOKEN_ENV_KEYS } from "../../components/core/contract.js";
+import {
+  CONCURRENCY_ENV,
+  DEFAULT_DOWNLOAD_CONCURRENCY,
+  DEFAULT_HUB_ENDPOINT,
+  HUB_ENDPOINT_ENV,
+  HUB_TOKEN_ENV_KEYS,
+} from "../../components/core/contract.js";
 import { UsageError } from "./errors.js";
 import { DEFAULT_LOCK_STALE_MS } from "./lock.js";
 import type { ProgressMode } from "./progress.js";
@@ -117,7 +123,7 @@ export function resolveSettings(raw: Record<string, unknown>, env: Record<string
     json: o.json,
     progress: o.progress,
     progressIntervalMs: o.progressInterval * 1000,
-    concurrency: o.concurrency ?? e[CONCURRENCY_ENV] ?? 4,
+    concurrency: o.concurrency ?? e[CONCURRENCY_ENV] ?? DEFAULT_DOWNLOAD_CONCURRENCY,
     connections: o.connections ?? e[CONNECTIONS_ENV],
     retries: o.retries,
     timeoutMs: Math.round(o.timeout * 1000),
