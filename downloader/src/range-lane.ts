@@ -277,12 +277,15 @@ export class RangeLane {
         if (settled || failure !== undefined) return true;
         let body = data;
         if (head !== undefined) {
-          head = Buffer.concat([head, data]);
-          const at = head.indexOf("\r\n\r\n");
+          // Most heads arrive whole, with the first body bytes behind them: read them where they are.
+          const joined = head.length === 0 ? data : Buffer.concat([head, data]);
+          const at = joined.indexOf("\r\n\r\n");
           if (at < 0) {
+            head = Buffer.from(joined); // kept: the read buffer is reused for the next read
             if (head.length > MAX_HEAD_BYTES) fallback("a response head over 64 KiB");
             return true;
           }
+          head = joined;
           const parsed = parseHead(head.subarray(0, at).toString("latin1"));
           body = head.subarray(at + 4);
           head = undefined;

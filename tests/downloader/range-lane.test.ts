@@ -232,6 +232,21 @@ describe("range lane: hostile answers", () => {
     expect(got.written).toBe(0);
   });
 
+  it("a head split over several reads (the blank line too) is read whole, and the body after it", async () => {
+    const full = `${head("content-length: 10", `content-range: bytes 0-9/${BODY.length}`)}0123456789`;
+    const cut = full.indexOf("\r\n\r\n") + 2;
+    const url = await rawServer((socket) => {
+      socket.write(full.slice(0, 20));
+      setTimeout(() => socket.write(full.slice(20, cut)), 20);
+      setTimeout(() => socket.end(full.slice(cut)), 40);
+    });
+    const l = lane();
+    const got = await fetchInto(l, url, 0, 10);
+    l.close();
+    expect(got.answer).toEqual({ kind: "done" });
+    expect(got.file.toString()).toBe("0123456789");
+  });
+
   it("bytes past the range are dropped and the connection is not used again", async () => {
     let connections = 0;
     const url = await rawServer((socket, request) => {
