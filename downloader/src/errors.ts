@@ -30,12 +30,15 @@ export class NetworkError extends CliError {
     message: string,
     /** Worth another attempt (5xx, 429, reset, timeout, truncated body); 401/403/404 are not. */
     readonly retryable: boolean,
-    options?: { cause?: unknown; retryAfterMs?: number },
+    options?: { cause?: unknown; retryAfterMs?: number; status?: number },
   ) {
     super(message, EXIT.network, options);
     this.retryAfterMs = options?.retryAfterMs;
+    this.status = options?.status;
   }
   readonly retryAfterMs: number | undefined;
+  /** The HTTP status that said so, when one did. */
+  readonly status: number | undefined;
 }
 
 /** A body below the minimum rate for a whole window (--min-rate): retried, but counted as a failure even with progress. */

@@ -240,8 +240,8 @@ export function statusErrorOf(response: Pick<HttpResponse, "status" | "headers" 
   const errorCode = response.headers["x-error-code"];
   const prefix = `HTTP ${status}${typeof errorCode === "string" ? ` ${errorCode}` : ""} for ${hints.what} (${redact(response.url)})`;
   if (status >= 500 || status === 408 || status === 429) {
-    return new NetworkError(prefix, true, { retryAfterMs: retryAfterMs(response.headers) });
+    return new NetworkError(prefix, true, { retryAfterMs: retryAfterMs(response.headers), status });
   }
   const hint = status === 401 ? hints.unauthorized : status === 403 ? hints.forbidden : status === 404 ? hints.notFound : undefined;
-  return new NetworkError(hint ? `${prefix}: ${hint}` : prefix, false);
+  return new NetworkError(hint ? `${prefix}: ${hint}` : prefix, false, { status });
 }

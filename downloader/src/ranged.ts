@@ -118,7 +118,8 @@ export async function fillRanged(
   const lanes: (RangeLane | undefined)[] = [];
   let fetched = 0;
   let digests: Digests = { sha256: "" };
-  let url = spec.url;
+  // The CDN URL the hub's HEAD gave, when it did (as huggingface_hub downloads from it); else the resolve URL, redirected.
+  let url = spec.directUrl ?? spec.url;
   let lastSave = Date.now();
   let saving: Promise<void> | undefined;
   const markDone = (span: Span) => {
@@ -201,7 +202,8 @@ export async function fillRanged(
       response.body.destroy();
       throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), String(range.total), "as the server announced it");
     }
-    if (probe) url = response.url; // The CDN's URL after the redirect: the other ranges go there directly (the token never does).
+    // The CDN's URL after the redirect: the other ranges go there directly (the token never does).
+    url = response.url;
     const watch = new RateWatch(response.body, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
     let written = 0;
     try {
@@ -236,11 +238,22 @@ export async function fillRanged(
     while (true) {
       ctx.signal.throwIfAborted();
       const before = progressOf(done, start, end);
+      const asked = url;
       try {
         return await fetchRange(start, end, probe, lane);
       } catch (error) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
         const failure = toCliError(error);
+        if (failure instanceof NetworkError && isRefusal(failure.status) && asked !== spec.url) {
+          // The CDN refused its own URL (a signature that expired during a long download): the resolve URL gives a fresh one.
+          if (url === asked) {
+            url = spec.url;
+            ctx.log(`${spec.model}: ${spec.file}: ${failure.message}; asking the hub for a fresh download URL`);
+          }
+          start += progressOf(done, start, end);
+          if (start >= end) return undefined;
+          continue;
+        }
         if (!(failure instanceof NetworkError) || !failure.retryable) throw failure;
         const after = progressOf(done, start, end);
         // Progress resets the count, unless the attempt was abandoned for being too slow.
@@ -302,6 +315,10 @@ export async function fillRanged(
   }
   partial.size = size;
   return { size, digests, fetched };
+}
+
+function isRefusal(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 416;
 }
 
 /** Bytes of [start, end) that are done, counted from `start` (the contiguous part only). */

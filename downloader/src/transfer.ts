@@ -235,9 +235,11 @@ async function fill(
       if (answer.kind === "wrong-size") {
         throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), answer.total, "as the server announced it");
       }
-      // An error status is the answer, wherever it came from (huggingface_hub, too, takes the CDN's); a retry starts over
-      // from the resolve URL through node:http, with a fresh redirect.
-      if (answer.kind === "status") throw statusErrorOf({ status: answer.status, headers: answer.headers, url }, spec.hints);
+      if (answer.kind === "status") {
+        // A CDN URL refused (a signature that expired): node:http asks the resolve URL for a fresh one, now.
+        if (url !== spec.url && answer.status >= 400 && answer.status < 500) return false;
+        throw statusErrorOf({ status: answer.status, headers: answer.headers, url }, spec.hints);
+      }
       return answer.kind === "done";
     } catch (error) {
       // Received but never written (a write failed after the connection did): hash again from what is on disk.

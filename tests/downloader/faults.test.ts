@@ -149,7 +149,9 @@ describe("download: faults on the wire", () => {
   });
 
   it("401: exit 4 naming the repo, the file and HF_TOKEN, without retrying", async () => {
-    hub.fail(WEIGHTS, { kind: "status", status: 401 });
+    // Twice: the CDN URL the HEAD gave, then the fresh one the resolve URL redirects to (a refusal may be an expired
+    // signature); no more than that.
+    hub.fail(WEIGHTS, { kind: "status", status: 401 }, { kind: "status", status: 401 });
     const result = await download();
     expect(result.code).toBe(EXIT.network);
     const reason = result.json?.models[0]?.reason ?? "";
@@ -157,7 +159,20 @@ describe("download: faults on the wire", () => {
     expect(reason).toContain(REPO);
     expect(reason).toContain("model.safetensors");
     expect(reason).toContain("HF_TOKEN");
-    expect(hub.contentRequests(WEIGHTS)).toHaveLength(1);
+    expect(hub.contentRequests(WEIGHTS)).toHaveLength(2);
+  });
+
+  it("a CDN URL that refuses (an expired signature) is asked for afresh through the hub, once, and the download goes on", async () => {
+    hub.fail(WEIGHTS, { kind: "status", status: 403 });
+    const result = await download();
+    expect(result.code, result.stderr).toBe(EXIT.ok);
+    expect(hub.contentRequests(WEIGHTS)).toHaveLength(2);
+    const weights = hub.requests.filter((r) => r.path.includes("model.safetensors"));
+    expect(weights.map((r) => [r.server, r.method])).toEqual([
+      ["hub", "HEAD"],
+      ["hub", "GET"],
+    ]);
+    expect((await weightsOnDisk()).equals(fixture.data["model.safetensors"]!)).toBe(true);
   });
 
   it("404 on a hub file: exit 4 naming the file and what to check", async () => {

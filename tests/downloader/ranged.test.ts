@@ -51,12 +51,22 @@ describe("range-split downloads", () => {
       at = b;
     }
     expect(at).toBe(fixture.files["model.safetensors"]!.size);
-    // Only the first went through the hub (which redirected it); the others straight to the CDN, never with the token.
+    // The hub only answered the HEAD (whose redirect named the CDN URL); every range went straight there, never with the token.
     const hubGets = hub.requests.filter((r) => r.server === "hub" && r.method === "GET" && r.path.includes("model.safetensors"));
-    expect(hubGets).toHaveLength(1);
+    expect(hubGets).toHaveLength(0);
     const cdnGets = hub.requests.filter((r) => r.server === "cdn");
     expect(cdnGets.every((r) => r.authorization === undefined)).toBe(true);
     expect((await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache], env)).code).toBe(EXIT.ok);
+  });
+
+  it("a range the CDN refuses (its signature expired mid-download) goes on from a fresh URL the hub redirects to", async () => {
+    hub.fail(WEIGHTS, { kind: "status", status: 403 });
+    const result = await download();
+    expect(result.code, result.stderr).toBe(EXIT.ok);
+    expect(result.stderr).toContain("asking the hub for a fresh download URL");
+    const hubGets = hub.requests.filter((r) => r.server === "hub" && r.method === "GET" && r.path.includes("model.safetensors"));
+    expect(hubGets).toHaveLength(1);
+    expect((await weightsOnDisk()).equals(fixture.data["model.safetensors"]!)).toBe(true);
   });
 
   it("a server that ignores Range gets one stream", async () => {
