@@ -42,6 +42,8 @@ export class HttpClient {
   /** Requests sent, by method: the warm-path tests assert there are none. */
   readonly sent = { HEAD: 0, GET: 0 };
   private readonly idleLanes: RangeLane[] = [];
+  private lanesOut = 0;
+  private readonly laneWaiters: (() => void)[] = [];
 
   /** node:http and node:https are loaded here, on first need: a warm run never pays for them (nor TLS). */
   static create(options: HttpClientOptions): HttpClient {
@@ -82,11 +84,30 @@ export class HttpClient {
   }
 
   /**
-   * A connection of its own for the ranges of a large file (range-lane.ts), with this client's
-   * token rule, user agent and timeout; undefined when node:http must carry everything (a proxy).
+   * A connection of its own for a body (range-lane.ts), with this client's token rule, user agent
+   * and timeout; undefined when node:http must carry everything (a proxy). At most `maxSockets`
+   * lanes are out at once, whatever the number of files and connections per file: a caller waits
+   * for one to come back (`release`).
    */
-  lane(): RangeLane | undefined {
+  async lane(signal?: AbortSignal): Promise<RangeLane | undefined> {
     if (!lanesAllowed()) return undefined;
+    while (this.lanesOut >= this.options.maxSockets) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve, reject) => {
+        const waiter = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          const at = this.laneWaiters.indexOf(waiter);
+          if (at >= 0) this.laneWaiters.splice(at, 1);
+          reject(signal?.reason);
+        };
+        this.laneWaiters.push(waiter);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    }
+    this.lanesOut++;
     const idle = this.idleLanes.pop();
     if (idle) return idle;
     return new RangeLane({
@@ -101,8 +122,10 @@ export class HttpClient {
 
   /** A lane back from a file: its kept-alive connection serves the next file (CDN connections are costly under TLS). */
   release(lane: RangeLane): void {
+    this.lanesOut--;
     if (this.idleLanes.length < MAX_IDLE_LANES) this.idleLanes.push(lane);
     else lane.close();
+    this.laneWaiters.shift()?.();
   }
 
   private authorizationFor(url: URL): string | undefined {

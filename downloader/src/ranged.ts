@@ -115,7 +115,6 @@ export async function fillRanged(
 
   const prefix = new HashWorker(partial.fd, { gitBlobSize: spec.gitBlob ? size : undefined, label: `${spec.model}: ${spec.file}` });
   const queue = missingChunks(done, size, chunk);
-  const lanes: (RangeLane | undefined)[] = [];
   let fetched = 0;
   let digests: Digests = { sha256: "" };
   // The CDN URL the hub's HEAD gave, when it did (as huggingface_hub downloads from it); else the resolve URL, redirected.
@@ -290,12 +289,16 @@ export async function fillRanged(
       return "unsupported";
     }
     const workers = Array.from({ length: Math.min(connections, queue.length) }, async () => {
-      const lane = ctx.http.lane();
-      lanes.push(lane);
-      for (let span = queue.shift(); span; span = queue.shift()) {
-        // The hashing thread failed (or the partial was taken away): give the file up now, not after every range.
-        if (prefix.error) throw hashFailure(prefix.error, spec.file);
-        await withRetry(span, false, lane);
+      // A lane from the client's budget (shared by every file); by the time one is free, the others may have done the rest.
+      const lane = await ctx.http.lane(ctx.signal);
+      try {
+        for (let span = queue.shift(); span; span = queue.shift()) {
+          // The hashing thread failed (or the partial was taken away): give the file up now, not after every range.
+          if (prefix.error) throw hashFailure(prefix.error, spec.file);
+          await withRetry(span, false, lane);
+        }
+      } finally {
+        if (lane) ctx.http.release(lane);
       }
     });
     const results = await Promise.allSettled(workers);
@@ -307,7 +310,6 @@ export async function fillRanged(
       throw hashFailure(error, spec.file);
     });
   } finally {
-    for (const lane of lanes) if (lane) ctx.http.release(lane);
     await saving;
     await prefix.stop();
     if (done.length > 0) await saveState(partial.path, size, done).catch(() => undefined);

@@ -210,7 +210,7 @@ async function fill(
   // hub's HEAD answered, as huggingface_hub does); whatever the lane does not take, and every retry, goes through node:http.
   let laneUrl = total !== undefined ? (spec.directUrl ?? spec.url) : undefined;
   const fillOverLane = async (url: URL, size: number, active: ContentHasher): Promise<boolean> => {
-    const lane = ctx.http.lane();
+    const lane = await ctx.http.lane(ctx.signal);
     if (!lane) return false;
     const watch = new RateWatch(lane, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
     try {

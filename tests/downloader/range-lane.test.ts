@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NetworkError } from "../../downloader/src/errors.js";
+import { HttpClient } from "../../downloader/src/http.js";
 import { type LaneAnswer, lanesAllowed, parseHead, RangeLane } from "../../downloader/src/range-lane.js";
 
 const BODY = randomBytes(3 * 1024 * 1024 + 4321);
@@ -339,6 +340,26 @@ describe("range lane: hostile answers", () => {
 });
 
 describe("range lane: when it may be used", () => {
+  it("the client hands out at most maxSockets lanes at once: the next waits for one back, or for its abort", async () => {
+    const client = HttpClient.create({ hubOrigin: "https://hub.example", timeoutMs: 1000, maxSockets: 2, userAgent: "t" });
+    const first = await client.lane();
+    const second = await client.lane();
+    let third: RangeLane | undefined;
+    const waiting = client.lane().then((l) => (third = l));
+    const aborted = new AbortController();
+    const fourth = client.lane(aborted.signal);
+    await new Promise((done) => setTimeout(done, 20));
+    expect(third).toBeUndefined();
+    aborted.abort(new Error("interrupted"));
+    await expect(fourth).rejects.toThrow("interrupted");
+    client.release(first!);
+    await waiting;
+    expect(third).toBe(first); // the same lane, its connection kept for the next file
+    client.release(second!);
+    client.release(third!);
+    client.close();
+  });
+
   it("not when node:http is told to use a proxy (the lane would go around it)", () => {
     expect(lanesAllowed({})).toBe(true);
     expect(lanesAllowed({ HTTPS_PROXY: "http://proxy:3128" })).toBe(true);
