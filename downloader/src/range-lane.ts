@@ -30,6 +30,18 @@ export interface LaneOptions {
   onRequest: () => void;
 }
 
+export interface LaneRequest {
+  url: URL;
+  /** The bytes `[start, end)` of a file of `size` bytes. */
+  start: number;
+  end: number;
+  size: number;
+  sink: RangeSink;
+  signal: AbortSignal;
+  /** range (the default): `bytes=start-(end-1)`; rest (end is size): the file from `start`, as a plain download or a resume asks for it. */
+  form?: "range" | "rest";
+}
+
 export interface RangeSink {
   fd: number;
   /** Each piece of the body as it arrives, in order, before it reaches the disk (valid during the call only). */
@@ -100,24 +112,14 @@ export class RangeLane {
    * disk, "fallback" when the answer is not a plain 206 (nothing written); rejects with a retryable
    * NetworkError after a reset, a timeout or a short body, once the bytes received are written.
    */
-  async fetch(
-    url: URL,
-    start: number,
-    end: number,
-    size: number,
-    sink: RangeSink,
-    signal: AbortSignal,
-    /** range: `bytes=start-(end-1)`; rest (end must be size): the file from `start` as a plain download or a resume asks for it. */
-    form: "range" | "rest" = "range",
-  ): Promise<LaneAnswer> {
-    signal.throwIfAborted();
-    const reused = this.socket !== undefined && this.origin === url.origin;
+  async fetch(request: LaneRequest): Promise<LaneAnswer> {
+    request.signal.throwIfAborted();
+    const reused = this.socket !== undefined && this.origin === request.url.origin;
     try {
-      return await this.attempt(url, start, end, size, sink, signal, form);
+      return await this.attempt(request);
     } catch (error) {
       // A kept-alive connection the server closed meanwhile fails before a byte: once more on a new one.
-      if (reused && error instanceof StaleConnectionError && !signal.aborted)
-        return this.attempt(url, start, end, size, sink, signal, form);
+      if (reused && error instanceof StaleConnectionError && !request.signal.aborted) return this.attempt(request);
       throw error;
     }
   }
@@ -183,15 +185,7 @@ export class RangeLane {
     this.socket?.destroy(error);
   }
 
-  private attempt(
-    url: URL,
-    start: number,
-    end: number,
-    size: number,
-    sink: RangeSink,
-    signal: AbortSignal,
-    form: "range" | "rest",
-  ): Promise<LaneAnswer> {
+  private attempt({ url, start, end, size, sink, signal, form = "range" }: LaneRequest): Promise<LaneAnswer> {
     const whole = form === "rest" && start === 0;
     const socket = this.connect(url);
     const length = end - start;

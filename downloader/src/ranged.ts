@@ -146,12 +146,12 @@ export async function fillRanged(
       let written = 0;
       let answer: LaneAnswer;
       try {
-        answer = await lane.fetch(
+        answer = await lane.fetch({
           url,
           start,
           end,
           size,
-          {
+          sink: {
             fd: partial.fd,
             onReceived: (chunk) => {
               fetched += chunk.length;
@@ -163,8 +163,8 @@ export async function fillRanged(
               partial.wroteThroughFd(bytes);
             },
           },
-          ctx.signal,
-        );
+          signal: ctx.signal,
+        });
       } finally {
         watch.stop();
         if (written > 0) markDone([start, start + written]);

@@ -214,12 +214,12 @@ async function fill(
     if (!lane) return false;
     const watch = new RateWatch(lane, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
     try {
-      const answer = await lane.fetch(
+      const answer = await lane.fetch({
         url,
-        partial.size,
+        start: partial.size,
+        end: size,
         size,
-        size,
-        {
+        sink: {
           fd: partial.fd,
           onReceived: (chunk) => {
             active.update(chunk);
@@ -229,9 +229,9 @@ async function fill(
           },
           onWritten: (bytes) => partial.appendedThroughFd(bytes),
         },
-        ctx.signal,
-        "rest",
-      );
+        signal: ctx.signal,
+        form: "rest",
+      });
       if (answer.kind === "wrong-size") {
         throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), answer.total, "as the server announced it");
       }

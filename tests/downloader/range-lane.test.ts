@@ -104,15 +104,15 @@ async function fetchInto(
   let written = 0;
   let received = 0;
   try {
-    const answer = await l.fetch(
+    const answer = await l.fetch({
       url,
       start,
       end,
-      BODY.length,
-      { fd: handle.fd, onReceived: (chunk) => (received += chunk.length), onWritten: (bytes) => (written += bytes) },
+      size: BODY.length,
+      sink: { fd: handle.fd, onReceived: (chunk) => (received += chunk.length), onWritten: (bytes) => (written += bytes) },
       signal,
       form,
-    );
+    });
     return { answer, file: await readFile(path), written, received };
   } finally {
     await handle.close();
@@ -271,14 +271,14 @@ describe("range lane: hostile answers", () => {
     let written = 0;
     const handle = await open(join(dir, "short"), "w+");
     const error = await l
-      .fetch(
+      .fetch({
         url,
-        0,
-        1000,
-        BODY.length,
-        { fd: handle.fd, onReceived: () => undefined, onWritten: (n) => (written += n) },
-        new AbortController().signal,
-      )
+        start: 0,
+        end: 1000,
+        size: BODY.length,
+        sink: { fd: handle.fd, onReceived: () => undefined, onWritten: (n) => (written += n) },
+        signal: new AbortController().signal,
+      })
       .catch((e: unknown) => e);
     await handle.close();
     l.close();
@@ -375,7 +375,7 @@ describe("range lane over TLS", () => {
     const { RangeLane } = require(${JSON.stringify(resolve(__dirname, "../../downloader/src/range-lane.ts"))});
     const lane = new RangeLane({ authorizationFor: () => undefined, userAgent: "t", timeoutMs: 5000, onRequest: () => {} });
     const fd = openSync(process.argv[2], "w+");
-    lane.fetch(new URL("https://localhost:${port}/blob"), 0, ${BODY.length}, ${BODY.length}, { fd, onReceived: () => {}, onWritten: () => {} }, new AbortController().signal, "rest")
+    lane.fetch({ url: new URL("https://localhost:${port}/blob"), start: 0, end: ${BODY.length}, size: ${BODY.length}, sink: { fd, onReceived: () => {}, onWritten: () => {} }, signal: new AbortController().signal, form: "rest" })
       .then((answer) => { lane.close(); console.log(JSON.stringify({ answer, sha: createHash("sha256").update(readFileSync(process.argv[2])).digest("hex") })); })
       .catch((error) => { lane.close(); console.log(JSON.stringify({ error: error.message })); });`;
 
