@@ -236,7 +236,9 @@ async function fill(
         throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), answer.total, "as the server announced it");
       }
       if (answer.kind === "status") {
-        // A CDN URL refused (a signature that expired): node:http asks the resolve URL for a fresh one, now.
+        // A resume refused (416): node:http starts over, as it does for any 416. A CDN URL refused (a signature that
+        // expired): node:http asks the resolve URL for a fresh one, now.
+        if (answer.status === 416) return false;
         if (url !== spec.url && answer.status >= 400 && answer.status < 500) return false;
         throw statusErrorOf({ status: answer.status, headers: answer.headers, url }, spec.hints);
       }

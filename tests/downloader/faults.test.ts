@@ -43,6 +43,19 @@ describe("download: faults on the wire", () => {
     expect(result.stderr).toMatch(/retry 1\/5 .* from byte \d+/);
   });
 
+  it.each([
+    ["an LFS file (from its CDN URL)", WEIGHTS],
+    ["a plain URL", "plain/tiny.pt"],
+  ])("%s: a resume the server refuses with 416 starts over instead of failing the file", async (_what, key) => {
+    hub.fail(key, { kind: "reset", afterBytes: 300_000 });
+    expect((await download("--retries", "0")).code).toBe(EXIT.network); // leaves a partial
+    hub.fail(key, { kind: "status", status: 416, headers: { "content-range": "bytes */1" } });
+    const result = await download();
+    expect(result.code, result.stderr).toBe(EXIT.ok);
+    expect(hub.pendingFaults(key)).toBe(0);
+    expect((await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache], env)).code).toBe(EXIT.ok);
+  });
+
   it("resumes after a truncated body (fewer bytes than Content-Length, then FIN)", async () => {
     hub.fail(WEIGHTS, { kind: "truncate", afterBytes: 2_000_000 });
     const result = await download();
