@@ -108,9 +108,9 @@ export class RangeLane {
   constructor(private readonly options: LaneOptions) {}
 
   /**
-   * GET `[start, end)` of `url` into `sink.fd` at `start`. Resolves "done" when every byte is on
-   * disk, "fallback" when the answer is not a plain 206 (nothing written); rejects with a retryable
-   * NetworkError after a reset, a timeout or a short body, once the bytes received are written.
+   * GET `[start, end)` of `url` into `sink.fd` at `start`. Resolves with a `LaneAnswer` ("done" once
+   * every byte is on disk; the others before any is written); rejects with a retryable NetworkError
+   * after a reset, a timeout or a short body, once the bytes that came are written.
    */
   async fetch(request: LaneRequest): Promise<LaneAnswer> {
     request.signal.throwIfAborted();
@@ -175,7 +175,7 @@ export class RangeLane {
     return this.onData(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
   }
 
-  /** For the minimum-rate watch: whether the current connection waits for the disk. */
+  /** For the minimum-rate watch (which starts its window over for a paused body); writes are synchronous, so: no. */
   isPaused(): boolean {
     return this.socket?.isPaused() ?? false;
   }
