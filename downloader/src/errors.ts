@@ -41,6 +41,26 @@ export class NetworkError extends CliError {
   readonly status: number | undefined;
 }
 
+/** Node's codes for a server certificate it could not verify: no retry helps. */
+const UNVERIFIED_CERTIFICATE_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** What to do about a certificate the connection refused, or undefined when `code` is not that. */
+export function certificateHint(code: unknown): string | undefined {
+  if (typeof code !== "string" || !UNVERIFIED_CERTIFICATE_CODES.has(code)) return undefined;
+  return "the server's certificate could not be verified (not retried): for a mirror with its own CA, point NODE_EXTRA_CA_CERTS at that CA's PEM file; for an expired or not-yet-valid one, check the server and this machine's clock";
+}
+
 /** A body below the minimum rate for a whole window (--min-rate): retried, but counted as a failure even with progress. */
 export class SlowTransferError extends NetworkError {}
 

@@ -6,7 +6,7 @@
 import type http from "node:http";
 import type https from "node:https";
 import { createRequire } from "node:module";
-import { CliError, NetworkError } from "./errors.js";
+import { CliError, certificateHint, NetworkError } from "./errors.js";
 import { lanesAllowed, RangeLane } from "./range-lane.js";
 
 // A plain require, not import(): the bundle is compiled through vm.Script, which has no dynamic-import hook.
@@ -228,9 +228,12 @@ export function wrapNetworkError(error: unknown, method: string, url: URL): Erro
   if (error instanceof Error && error.name === "AbortError") return error;
   const code = (error as NodeJS.ErrnoException).code;
   const message = error instanceof Error ? error.message : String(error);
-  return new NetworkError(`${method} ${redact(url)}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}`, true, {
-    cause: error,
-  });
+  const hint = certificateHint(code);
+  return new NetworkError(
+    `${method} ${redact(url)}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}${hint ? `: ${hint}` : ""}`,
+    hint === undefined,
+    { cause: error },
+  );
 }
 
 /** Seconds from a Retry-After header (delta-seconds or HTTP date), in ms; undefined when absent or odd. */

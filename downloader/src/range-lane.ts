@@ -19,6 +19,8 @@ import { writeSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { NetworkError } from "./errors.js";
+// A cycle (http.ts hands out lanes), used only at run time: one wording for every network error.
+import { wrapNetworkError } from "./http.js";
 
 export interface LaneOptions {
   /** The Authorization header for this URL, if any (the HTTP client's rule: the hub's origin only). */
@@ -256,14 +258,16 @@ export class RangeLane {
         if (settled) return;
         if (head !== undefined && head.length === 0) {
           // Nothing came back: on a kept-alive connection, the server may have closed it just before (fetch tries once more).
-          fail(error instanceof NetworkError ? error : new StaleConnectionError(wrap(error, url).message));
+          const wrapped = wrapNetworkError(error, "GET", url);
+          const retryable = !(error instanceof NetworkError) && wrapped instanceof NetworkError && wrapped.retryable;
+          fail(retryable ? new StaleConnectionError(wrapped.message) : wrapped);
           return;
         }
         if (bodyReceived < length) {
           fail(
             error instanceof StaleConnectionError
               ? new NetworkError(`the range ${start}-${end - 1} closed after ${bodyReceived} of ${length} bytes`, true)
-              : wrap(error, url),
+              : wrapNetworkError(error, "GET", url),
           );
         }
       };
@@ -369,16 +373,4 @@ class StaleConnectionError extends NetworkError {
   constructor(message: string) {
     super(message, true);
   }
-}
-
-function wrap(error: Error, url: URL): Error {
-  if (error instanceof NetworkError || error.name === "AbortError") return error;
-  const code = (error as NodeJS.ErrnoException).code;
-  return new NetworkError(
-    `GET ${url.protocol}//${url.host}${url.pathname}: ${error.message}${code && !error.message.includes(code) ? ` (${code})` : ""}`,
-    true,
-    {
-      cause: error,
-    },
-  );
 }

@@ -377,7 +377,7 @@ describe("range lane over TLS", () => {
     const fd = openSync(process.argv[2], "w+");
     lane.fetch({ url: new URL("https://localhost:${port}/blob"), start: 0, end: ${BODY.length}, size: ${BODY.length}, sink: { fd, onReceived: () => {}, onWritten: () => {} }, signal: new AbortController().signal, form: "rest" })
       .then((answer) => { lane.close(); console.log(JSON.stringify({ answer, sha: createHash("sha256").update(readFileSync(process.argv[2])).digest("hex") })); })
-      .catch((error) => { lane.close(); console.log(JSON.stringify({ error: error.message })); });`;
+      .catch((error) => { lane.close(); console.log(JSON.stringify({ error: error.message, retryable: error.retryable })); });`;
 
   it("verifies the server's certificate (NODE_EXTRA_CA_CERTS, as for node:https) and fetches through it", async () => {
     const [key, cert] = await Promise.all([readFile(join(TLS_DIR, "localhost.key")), readFile(join(TLS_DIR, "localhost.crt"))]);
@@ -402,5 +402,7 @@ describe("range lane over TLS", () => {
     expect(trusted.sha).toBe(createHash("sha256").update(BODY).digest("hex"));
     const untrusted = JSON.parse(await run({}));
     expect(untrusted.error).toMatch(/self-signed certificate/);
+    expect(untrusted.error).toContain("NODE_EXTRA_CA_CERTS");
+    expect(untrusted.retryable).toBe(false);
   });
 });
