@@ -193,12 +193,10 @@ export class RangeLane {
     const length = end - start;
     return new Promise<LaneAnswer>((resolve, reject) => {
       let head: Buffer<ArrayBufferLike> | undefined = Buffer.alloc(0);
+      // Bytes of the range received, and (as each read is written before the next) on disk.
       let bodyReceived = 0;
-      let written = 0;
       let settled = false;
-      let failure: Error | undefined;
       let keepAlive = false;
-      let writeAt = start;
 
       const headDeadline = setTimeout(
         () => socket.destroy(new NetworkError(`no complete response head within ${this.options.timeoutMs / 1000}s (--timeout)`, true)),
@@ -208,48 +206,34 @@ export class RangeLane {
       const onAbort = () => socket.destroy(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
       signal.addEventListener("abort", onAbort, { once: true });
 
-      const finish = () => {
-        if (settled || (failure === undefined && written < length)) return;
+      /** The request is over: nothing more is read for it. The connection is kept only after a whole body. */
+      const settle = (keep: boolean) => {
         settled = true;
         clearTimeout(headDeadline);
         signal.removeEventListener("abort", onAbort);
         this.onData = undefined;
         this.onGone = undefined;
-        if (failure !== undefined) {
-          this.close();
-          reject(failure);
-        } else {
-          if (!keepAlive) this.close();
-          resolve({ kind: "done" });
-        }
+        if (!keep) this.close();
       };
       const fail = (error: Error) => {
-        failure ??= error;
-        socket.destroy();
-        finish();
+        if (settled) return;
+        settle(false);
+        reject(error);
       };
       const answerWithoutBody = (answer: LaneAnswer) => {
-        settled = true;
-        clearTimeout(headDeadline);
-        signal.removeEventListener("abort", onAbort);
-        this.onData = undefined;
-        this.onGone = undefined;
-        this.close();
+        settle(false);
         resolve(answer);
       };
       const fallback = (reason: string) => answerWithoutBody({ kind: "fallback", reason });
       // Written where it was read, synchronously: a write into the page cache costs less than handing it to the thread
       // pool (measured: 0.68 s against 0.81 s for 512 MiB without fsync), and a disk that cannot keep up holds the socket back.
-      const write = (chunk: Buffer<ArrayBufferLike>): boolean => {
+      const write = (chunk: Buffer<ArrayBufferLike>, at: number): boolean => {
         try {
-          for (let offset = 0; offset < chunk.length; )
-            offset += writeSync(sink.fd, chunk, offset, chunk.length - offset, writeAt + offset);
+          for (let offset = 0; offset < chunk.length; ) offset += writeSync(sink.fd, chunk, offset, chunk.length - offset, at + offset);
         } catch (error) {
           fail(error as Error);
           return false;
         }
-        writeAt += chunk.length;
-        written += chunk.length;
         sink.onWritten(chunk.length);
         return true;
       };
@@ -272,7 +256,7 @@ export class RangeLane {
         }
       };
       this.onData = (data) => {
-        if (settled || failure !== undefined) return true;
+        if (settled) return true;
         let body = data;
         if (head !== undefined) {
           // Most heads arrive whole, with the first body bytes behind them: read them where they are.
@@ -315,13 +299,13 @@ export class RangeLane {
           // Bytes past the range on a connection we never pipelined on: the server is confused; keep the range, drop the connection.
           keepAlive = false;
         }
-        bodyReceived += accept;
         const piece = accept === body.length ? body : body.subarray(0, accept);
         sink.onReceived(piece);
-        if (!write(piece)) return false;
+        if (!write(piece, start + bodyReceived)) return false;
+        bodyReceived += accept;
         if (bodyReceived === length) {
-          if (!keepAlive) socket.destroy();
-          finish();
+          settle(keepAlive);
+          resolve({ kind: "done" });
         }
         return true;
       };
