@@ -13,14 +13,23 @@
 import { rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { ChecksumMismatchError, NetworkError, SlowTransferError, toCliError } from "./errors.js";
+import { NetworkError, SlowTransferError, toCliError } from "./errors.js";
 import { readFileOrUndefined, writeFileAtomic } from "./fs-util.js";
 import { HashWorker, ShortReadError } from "./hash-worker.js";
 import type { Digests } from "./hashing.js";
 import { statusError, statusErrorOf } from "./http.js";
 import { type PartialFile, PartialTakenError, rangesPath } from "./partial-file.js";
-import type { LaneAnswer, RangeLane } from "./range-lane.js";
-import { backoffDelay, parseContentRange, RateWatch, type TransferContext, type TransferSpec } from "./transfer.js";
+import type { RangeLane } from "./range-lane.js";
+import {
+  announcedSizeMismatch,
+  backoffDelay,
+  isRefusal,
+  overLane,
+  parseContentRange,
+  RateWatch,
+  type TransferContext,
+  type TransferSpec,
+} from "./transfer.js";
 
 const MIB = 1024 * 1024;
 
@@ -142,11 +151,10 @@ export async function fillRanged(
     lane: RangeLane | undefined,
   ): Promise<"unsupported" | undefined> => {
     if (lane && !probe) {
-      const watch = new RateWatch(lane, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
       let written = 0;
-      let answer: LaneAnswer;
+      let answer: Awaited<ReturnType<typeof overLane>>;
       try {
-        answer = await lane.fetch({
+        answer = await overLane(lane, spec, ctx, {
           url,
           start,
           end,
@@ -155,26 +163,19 @@ export async function fillRanged(
             fd: partial.fd,
             onReceived: (chunk) => {
               fetched += chunk.length;
-              watch.add(chunk.length);
-              ctx.progress.advance(chunk.length);
             },
             onWritten: (bytes) => {
               written += bytes;
               partial.wroteThroughFd(bytes);
             },
           },
-          signal: ctx.signal,
         });
       } finally {
-        watch.stop();
         if (written > 0) markDone([start, start + written]);
       }
       if (answer.kind === "done") return undefined;
       if (answer.kind === "status") throw statusErrorOf({ status: answer.status, headers: answer.headers, url }, spec.hints);
-      if (answer.kind === "wrong-size") {
-        throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), answer.total, "as the server announced it");
-      }
-      // Not a plain 206 (an expired CDN signature's redirect, a 503 with Retry-After...): node:http says what it is.
+      // Not a plain 206 (a redirect, a 200, a head it could not read strictly): node:http says what it is.
     }
     return fetchOverHttp(start, end, probe);
   };
@@ -199,7 +200,7 @@ export async function fillRanged(
     }
     if (range.total !== undefined && range.total !== size) {
       response.body.destroy();
-      throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), String(range.total), "as the server announced it");
+      throw announcedSizeMismatch(spec, size, range.total);
     }
     // The CDN's URL after the redirect: the other ranges go there directly (the token never does).
     url = response.url;
@@ -317,10 +318,6 @@ export async function fillRanged(
   }
   partial.size = size;
   return { size, digests, fetched };
-}
-
-function isRefusal(status: number | undefined): boolean {
-  return status !== undefined && status >= 400 && status < 500 && status !== 416;
 }
 
 /** Bytes of [start, end) that are done, counted from `start` (the contiguous part only). */

@@ -15,6 +15,7 @@ import { EXIT } from "./exit-codes.js";
 import { ContentHasher, type Digests } from "./hashing.js";
 import { type HttpClient, type StatusHints, statusError, statusErrorOf } from "./http.js";
 import { OverflowError, PartialFile, PartialTakenError } from "./partial-file.js";
+import type { LaneAnswer, LaneRequest, RangeLane } from "./range-lane.js";
 import { connectionsFor, fillRanged, rangesPath, readRangeState } from "./ranged.js";
 
 export interface Mismatch {
@@ -212,9 +213,8 @@ async function fill(
   const fillOverLane = async (url: URL, size: number, active: ContentHasher): Promise<boolean> => {
     const lane = await ctx.http.lane(ctx.signal);
     if (!lane) return false;
-    const watch = new RateWatch(lane, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
     try {
-      const answer = await lane.fetch({
+      const answer = await overLane(lane, spec, ctx, {
         url,
         start: partial.size,
         end: size,
@@ -224,22 +224,15 @@ async function fill(
           onReceived: (chunk) => {
             active.update(chunk);
             fetched += chunk.length;
-            watch.add(chunk.length);
-            ctx.progress.advance(chunk.length);
           },
           onWritten: (bytes) => partial.appendedThroughFd(bytes),
         },
-        signal: ctx.signal,
         form: "rest",
       });
-      if (answer.kind === "wrong-size") {
-        throw new ChecksumMismatchError(spec.model, spec.file, "size", String(size), answer.total, "as the server announced it");
-      }
       if (answer.kind === "status") {
-        // A resume refused (416): node:http starts over, as it does for any 416. A CDN URL refused (a signature that
-        // expired): node:http asks the resolve URL for a fresh one, now.
-        if (answer.status === 416) return false;
-        if (url !== spec.url && answer.status >= 400 && answer.status < 500) return false;
+        // A resume refused (416): node:http starts over, as it does for any 416. A CDN URL refused: node:http asks the
+        // resolve URL for a fresh one, now.
+        if (answer.status === 416 || (url !== spec.url && isRefusal(answer.status))) return false;
         throw statusErrorOf({ status: answer.status, headers: answer.headers, url }, spec.hints);
       }
       return answer.kind === "done";
@@ -248,7 +241,6 @@ async function fill(
       if (active.bytes !== partial.size) hasher = undefined;
       throw error;
     } finally {
-      watch.stop();
       ctx.http.release(lane);
     }
   };
@@ -300,7 +292,7 @@ async function fill(
         if (total !== undefined && answerTotal !== total) {
           // The bytes already here are still good (the range started where they end): keep them for the next run.
           response.body.destroy();
-          throw new ChecksumMismatchError(spec.model, spec.file, "size", String(total), String(answerTotal), "as the server announced it");
+          throw announcedSizeMismatch(spec, total, answerTotal);
         }
         if (total === undefined && answerTotal > ctx.maxBytes) {
           response.body.destroy();
@@ -360,6 +352,50 @@ async function fill(
     digests = again.digest();
   }
   return { size: total, digests, fetched };
+}
+
+/** The server announced another size than the file's. */
+export function announcedSizeMismatch(spec: TransferSpec, size: number, announced: number | string): ChecksumMismatchError {
+  return new ChecksumMismatchError(spec.model, spec.file, "size", String(size), String(announced), "as the server announced it");
+}
+
+/**
+ * A 4xx other than 416 from a URL the hub redirected to: the CDN refused its own URL (a signature that expired during a
+ * long download), so the resolve URL is asked for a fresh one.
+ */
+export function isRefusal(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 416;
+}
+
+/**
+ * One body over a range lane, counted as progress and watched for the minimum rate like any body. A total the server
+ * announces other than the file's is a size mismatch; what else comes back is the caller's to decide.
+ */
+export async function overLane(
+  lane: RangeLane,
+  spec: TransferSpec,
+  ctx: TransferContext,
+  request: Omit<LaneRequest, "signal">,
+): Promise<Exclude<LaneAnswer, { kind: "wrong-size" }>> {
+  const watch = new RateWatch(lane, ctx.minBytesPerSecond, ctx.timeoutMs, spec.file);
+  try {
+    const answer = await lane.fetch({
+      ...request,
+      signal: ctx.signal,
+      sink: {
+        ...request.sink,
+        onReceived: (chunk) => {
+          watch.add(chunk.length);
+          ctx.progress.advance(chunk.length);
+          request.sink.onReceived(chunk);
+        },
+      },
+    });
+    if (answer.kind === "wrong-size") throw announcedSizeMismatch(spec, request.size, answer.total);
+    return answer;
+  } finally {
+    watch.stop();
+  }
 }
 
 /**
