@@ -51,14 +51,7 @@ export async function headHubFile(http: HttpClient, ref: HubFileRef, signal?: Ab
   const response = await http.open("HEAD", url, { redirects: "same-origin", signal });
   response.body.resume();
   if (response.status >= 400) throw statusError(response, hubHints(ref));
-  const meta = parseHubHeaders(response.headers, ref, response);
-  const location = response.status >= 300 && response.status < 400 ? response.headers.location : undefined;
-  if (!location) return meta;
-  try {
-    return { ...meta, location: new URL(location, response.url) };
-  } catch {
-    return meta; // The GET follows the resolve URL's redirect instead.
-  }
+  return parseHubHeaders(response.headers, ref, response);
 }
 
 export function parseHubHeaders(headers: IncomingHttpHeaders, ref: HubFileRef, response?: HttpResponse): HubFileMetadata {
@@ -79,7 +72,18 @@ export function parseHubHeaders(headers: IncomingHttpHeaders, ref: HubFileRef, r
   const sizeText = header(headers, "x-linked-size") ?? (redirected ? undefined : header(headers, "content-length"));
   const size = sizeText === undefined ? undefined : HeaderInt.safeParse(sizeText).data;
   const lfs = header(headers, "x-linked-etag") !== undefined || redirected;
-  return { commit, etag, size, lfs };
+  const location = redirected ? urlOrUndefined(header(headers, "location"), response.url) : undefined;
+  return location ? { commit, etag, size, lfs, location } : { commit, etag, size, lfs };
+}
+
+/** A Location resolved against the URL that sent it; undefined when it is not one (the GET then follows the resolve URL's redirect). */
+function urlOrUndefined(location: string | undefined, base: URL): URL | undefined {
+  if (!location) return undefined;
+  try {
+    return new URL(location, base);
+  } catch {
+    return undefined;
+  }
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
