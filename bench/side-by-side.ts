@@ -11,6 +11,7 @@
  * -tqdm, -packaging); a tool that is missing is reported as skipped.
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Manifest } from "../components/core/manifest.js";
@@ -64,23 +65,9 @@ export async function benchSideBySide(work: string, hub: FakeHub, lines: string[
   const big = await t.servedFile(join(work, "serve", "big.bin"), 512 * MIB, "big-512");
   const bigRepo = "bench/big";
   hub.addRepo(bigRepo, t.commit, [{ path: "model.safetensors", data: big, lfs: true }]);
-  const bigManifest = join(work, "big.json");
-  await writeFile(
-    bigManifest,
-    JSON.stringify({
-      version: 1,
-      models: [
-        {
-          id: "big",
-          kind: "huggingface",
-          repo: bigRepo,
-          revision: t.commit,
-          refs: ["main"],
-          files: [{ path: "model.safetensors", size: big.size, sha256: big.sha256 }],
-        },
-      ],
-    } satisfies Manifest),
-  );
+  const bigManifest = await writeHubManifest(join(work, "big.json"), "big", bigRepo, t.commit, [
+    { path: "model.safetensors", size: big.size, sha256: big.sha256 },
+  ]);
   const bigUrl = `${hub.endpoint}/${bigRepo}/resolve/${t.commit}/model.safetensors`;
 
   const fresh = async (dir: string) => {
@@ -154,27 +141,10 @@ export async function benchSideBySide(work: string, hub: FakeHub, lines: string[
     { path: "config.json", data: config, lfs: false },
     ...manyFiles.map((f) => ({ path: f.path, data: f.data, lfs: true })),
   ]);
-  const { createHash } = await import("node:crypto");
-  const manyManifest = join(work, "many.json");
-  await writeFile(
-    manyManifest,
-    JSON.stringify({
-      version: 1,
-      models: [
-        {
-          id: "many",
-          kind: "huggingface",
-          repo: manyRepo,
-          revision: t.commit,
-          refs: ["main"],
-          files: [
-            { path: "config.json", size: config.length, sha256: createHash("sha256").update(config).digest("hex") },
-            ...manyFiles.map((f) => ({ path: f.path, size: f.data.size, sha256: f.data.sha256 })),
-          ],
-        },
-      ],
-    } satisfies Manifest),
-  );
+  const manyManifest = await writeHubManifest(join(work, "many.json"), "many", manyRepo, t.commit, [
+    { path: "config.json", size: config.length, sha256: createHash("sha256").update(config).digest("hex") },
+    ...manyFiles.map((f) => ({ path: f.path, size: f.data.size, sha256: f.data.sha256 })),
+  ]);
   const hfMany = async () => {
     const cache = join(work, "cache-hf");
     await fresh(cache);
@@ -199,23 +169,9 @@ export async function benchSideBySide(work: string, hub: FakeHub, lines: string[
   // 4. peak RSS for 4 GiB.
   const huge = await t.servedFile(join(work, "serve", "huge.bin"), 4096 * MIB, "huge-4g");
   hub.addRepo("bench/huge", t.commit, [{ path: "model.safetensors", data: huge, lfs: true }]);
-  const hugeManifest = join(work, "huge.json");
-  await writeFile(
-    hugeManifest,
-    JSON.stringify({
-      version: 1,
-      models: [
-        {
-          id: "huge",
-          kind: "huggingface",
-          repo: "bench/huge",
-          revision: t.commit,
-          refs: ["main"],
-          files: [{ path: "model.safetensors", size: huge.size, sha256: huge.sha256 }],
-        },
-      ],
-    } satisfies Manifest),
-  );
+  const hugeManifest = await writeHubManifest(join(work, "huge.json"), "huge", "bench/huge", t.commit, [
+    { path: "model.safetensors", size: huge.size, sha256: huge.sha256 },
+  ]);
   peakRss = 0;
   const hugeSeconds = await ours(hugeManifest);
   const hugeRss = peakRss;
@@ -230,6 +186,19 @@ export async function benchSideBySide(work: string, hub: FakeHub, lines: string[
     `| one 512 MiB file, uncapped | ${s(uncapped.curl)} | ${s(uncapped.aria)} | — | ${s(uncapped.ours)} (${ratio(uncapped.ours, uncapped.curl)} curl) | ≤ 1.3× curl |`,
     `(r) one 4 GiB file, uncapped: model-cache ${s(hugeSeconds)}, peak RSS ${(hugeRss / MIB).toFixed(0)} MiB (goal ≤ 128 MiB)`,
   );
+}
+
+/** A manifest of one hub model pinned at `commit`, written to `path` (returned). */
+async function writeHubManifest(
+  path: string,
+  id: string,
+  repo: string,
+  commit: string,
+  files: { path: string; size: number; sha256: string }[],
+): Promise<string> {
+  const manifest: Manifest = { version: 1, models: [{ id, kind: "huggingface", repo, revision: commit, refs: ["main"], files }] };
+  await writeFile(path, JSON.stringify(manifest));
+  return path;
 }
 
 function checkHf(src: string): boolean {
