@@ -138,6 +138,14 @@ describe("SIGTERM", () => {
   });
 });
 
+/** Exit codes of fast and deep verify, and whether the weights on disk are the right bytes: what verify calls OK must be. */
+async function whatVerifySays(): Promise<{ fast: number; deep: number; bytesRight: boolean }> {
+  const fast = await runCli(["verify", "-m", manifestFile, "-c", cache], env);
+  const deep = await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache], env);
+  const onDisk = await readFile(join(cache, hubRepoFolder(REPO), "snapshots", COMMIT, "model.safetensors"));
+  return { fast: fast.code, deep: deep.code, bytesRight: onDisk.equals(fixture.data["model.safetensors"]!) };
+}
+
 describe("a downloader frozen past the stale-lock time (SIGSTOP; a frozen container, a stalled NFS client)", () => {
   it("a second takes over, restarts and is killed; the first wakes up: what verify calls OK is what the file holds", async () => {
     // The old way: the second reused the first's partial in place and truncated it; the first, woken up, wrote on past
@@ -177,14 +185,7 @@ describe("a downloader frozen past the stale-lock time (SIGSTOP; a frozen contai
     const result = await first;
     expect(result.code, result.stderr).toBe(0);
 
-    const fast = await runCli(["verify", "-m", manifestFile, "-c", cache, "--json"], env);
-    const deep = await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache, "--json"], env);
-    const onDisk = await readFile(join(cache, hubRepoFolder(REPO), "snapshots", COMMIT, "model.safetensors"));
-    expect({ fast: fast.code, deep: deep.code, bytesRight: onDisk.equals(fixture.data["model.safetensors"]!) }).toEqual({
-      fast: 0,
-      deep: 0,
-      bytesRight: true,
-    });
+    expect(await whatVerifySays()).toEqual({ fast: 0, deep: 0, bytesRight: true });
     // And a warm run trusts it without a request.
     hub.requests.length = 0;
     expect((await runCli(args(), env)).code).toBe(0);
@@ -233,14 +234,7 @@ describe("a downloader frozen in the middle of a ranged download", () => {
     expect(result.code, result.stderr).toBe(0);
     // It noticed (its read-back of the moved-away partial came up short) and started again from what is on disk.
     expect(result.stderr).toContain("another downloader took over the partial download");
-    const fast = await runCli(["verify", "-m", manifestFile, "-c", cache], env);
-    const deep = await runCli(["verify", "--deep", "-m", manifestFile, "-c", cache], env);
-    const onDisk = await readFile(join(cache, hubRepoFolder(REPO), "snapshots", COMMIT, "model.safetensors"));
-    expect({ fast: fast.code, deep: deep.code, bytesRight: onDisk.equals(fixture.data["model.safetensors"]!) }).toEqual({
-      fast: 0,
-      deep: 0,
-      bytesRight: true,
-    });
+    expect(await whatVerifySays()).toEqual({ fast: 0, deep: 0, bytesRight: true });
   });
 });
 
