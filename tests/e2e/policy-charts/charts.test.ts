@@ -11,13 +11,13 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INTRUSION, intruderPodSpec } from "../../policies/support/fixtures";
 import { type ApiServer, startApiServer } from "./support/api-server";
 import { preview } from "./support/preview";
 import { type Tools, tools } from "./support/tools";
 
 const CHART = path.join(__dirname, "fixtures/chart");
-const INTRUSION = ["consumer-no-hub-credentials", "consumer-offline", "consumer-read-only-mount"];
-
+/** The pack's hand-written intruder (tests/policies/support) as a Deployment on the cache's claim. */
 const intruder = (name: string) => ({
   apiVersion: "apps/v1",
   kind: "Deployment",
@@ -27,20 +27,7 @@ const intruder = (name: string) => ({
     selector: { matchLabels: { app: name } },
     template: {
       metadata: { labels: { app: name } },
-      spec: {
-        containers: [
-          {
-            name: "intruder",
-            image: "python:3.12",
-            env: [
-              { name: "HF_HUB_OFFLINE", value: "0" },
-              { name: "HF_TOKEN", value: "hf_not_a_real_token" },
-            ],
-            volumeMounts: [{ name: "cache", mountPath: "/data" }],
-          },
-        ],
-        volumes: [{ name: "cache", persistentVolumeClaim: { claimName: "models-cache" } }],
-      },
+      spec: intruderPodSpec({ persistentVolumeClaim: { claimName: "models-cache" } }),
     },
   },
 });
